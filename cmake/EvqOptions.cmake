@@ -1,0 +1,69 @@
+# Language level, warnings, sanitizers and the lab source switch.
+
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Debug CACHE STRING "Build type" FORCE)
+  message(STATUS "evq: no CMAKE_BUILD_TYPE given, using Debug")
+endif()
+
+# Sanitizers are on by default on a native build, as in a lab course: a bug in a student's code
+# should stop the test that found it, not corrupt a later one. The release preset turns them off.
+if(CMAKE_CROSSCOMPILING OR WIN32)
+  set(_evq_default_sanitize "")
+else()
+  set(_evq_default_sanitize "address,undefined")
+endif()
+set(EVQ_SANITIZE "${_evq_default_sanitize}" CACHE STRING
+    "Sanitizers for every target: address,undefined | thread | (empty for none)")
+
+# Labs: every chapter's lab tests build against one of two copies of the student's files.
+# A fresh clone has solutions/ and builds those, so its tests pass; a student handout has no
+# solutions/ and builds exercises/. `tools/lab grade` forces exercises.
+if(EXISTS "${CMAKE_SOURCE_DIR}/solutions")
+  set(_evq_default_labs solutions)
+else()
+  set(_evq_default_labs exercises)
+endif()
+set(EVQ_LAB_SOURCE "${_evq_default_labs}" CACHE STRING "Which lab sources to build: solutions or exercises")
+set_property(CACHE EVQ_LAB_SOURCE PROPERTY STRINGS solutions exercises)
+if(NOT EVQ_LAB_SOURCE MATCHES "^(solutions|exercises)$")
+  message(FATAL_ERROR "EVQ_LAB_SOURCE must be 'solutions' or 'exercises', not '${EVQ_LAB_SOURCE}'")
+endif()
+if(NOT EXISTS "${CMAKE_SOURCE_DIR}/${EVQ_LAB_SOURCE}")
+  message(FATAL_ERROR "EVQ_LAB_SOURCE is '${EVQ_LAB_SOURCE}' but ${CMAKE_SOURCE_DIR}/${EVQ_LAB_SOURCE} does not exist")
+endif()
+message(STATUS "evq: labs build from ${EVQ_LAB_SOURCE}/")
+
+# One interface target carries the flags every evq target uses.
+add_library(evq_flags INTERFACE)
+add_library(evq::flags ALIAS evq_flags)
+if(MSVC)
+  target_compile_options(evq_flags INTERFACE /W4 /permissive-)
+else()
+  target_compile_options(evq_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+                                             -Wno-sign-conversion -Wnon-virtual-dtor)
+endif()
+if(WIN32)
+  # Keep <windows.h> small and free of min/max macros; target Windows 8+ (GetQueuedCompletionStatusEx
+  # is Vista+, SetFileCompletionNotificationModes too).
+  target_compile_definitions(evq_flags INTERFACE WIN32_LEAN_AND_MEAN NOMINMAX _WIN32_WINNT=0x0602)
+  if(MINGW)
+    # A static runtime, so Wine (or a Windows box) needs no mingw DLLs beside the .exe.
+    target_link_options(evq_flags INTERFACE -static)
+  endif()
+endif()
+if(EVQ_SANITIZE)
+  target_compile_options(evq_flags INTERFACE -fsanitize=${EVQ_SANITIZE} -fno-omit-frame-pointer)
+  target_link_options(evq_flags INTERFACE -fsanitize=${EVQ_SANITIZE})
+  if(EVQ_SANITIZE MATCHES "undefined")
+    target_compile_options(evq_flags INTERFACE -fno-sanitize-recover=undefined)
+  endif()
+  message(STATUS "evq: sanitizers on: ${EVQ_SANITIZE}")
+endif()
+
+find_package(Threads REQUIRED)
+target_link_libraries(evq_flags INTERFACE Threads::Threads)

@@ -1,0 +1,58 @@
+// Loopback networking helpers for demos and tests (POSIX).
+//
+// Everything here talks to 127.0.0.1 or ::1 on a port the kernel picks (port 0), never to another
+// address: the demos and tests must run on a machine with no network and never collide on a port.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "evq/common/unique_fd.hpp"
+
+namespace evq {
+
+enum class Family { v4, v6 };
+
+// A TCP listener on 127.0.0.1 (or ::1) port 0. SO_REUSEADDR is set; CLOEXEC always.
+UniqueFd listen_loopback(Family family = Family::v4, int backlog = 128, bool nonblocking = false);
+
+// The port the kernel gave a bound socket.
+std::uint16_t local_port(int fd);
+
+// A blocking TCP connection to the loopback address of `family` at `port`.
+UniqueFd connect_loopback(std::uint16_t port, Family family = Family::v4);
+
+// A non-blocking connect(): returns at once with the socket, the connection in progress (EINPROGRESS)
+// or already made. The caller learns the outcome from writability and SO_ERROR.
+UniqueFd connect_loopback_nonblocking(std::uint16_t port, Family family = Family::v4);
+
+// accept4() with CLOEXEC (and NONBLOCK if asked). Returns an empty UniqueFd on EAGAIN/EWOULDBLOCK,
+// and on the errors that only concern the one connection that was reset before we took it.
+UniqueFd accept_connection(int listen_fd, bool nonblocking = false);
+
+// A connected TCP pair over loopback, both blocking, both CLOEXEC: the everyday test fixture.
+struct TcpPair {
+  UniqueFd client;
+  UniqueFd server;
+};
+TcpPair tcp_pair(Family family = Family::v4);
+
+void set_nonblocking(int fd, bool on = true);
+void set_nodelay(int fd);
+// SO_LINGER {on, 0}: close() then sends RST instead of FIN — how tests play a peer that resets.
+void set_linger_reset(int fd);
+// shutdown(SHUT_WR): a half-close, the peer reads end of stream but can still write to us.
+void shutdown_write(int fd);
+// SO_ERROR: the pending error of a socket (0 if none); reading it clears it.
+int socket_error(int fd);
+
+// Blocking helpers for the client side of demos and tests (they retry EINTR and partial writes).
+void write_all(int fd, std::span<const std::byte> data);
+void write_all(int fd, std::string_view text);
+// Reads exactly data.size() bytes; returns fewer only at end of stream.
+std::size_t read_exact(int fd, std::span<std::byte> data);
+std::string read_exact(int fd, std::size_t n);
+
+}  // namespace evq
