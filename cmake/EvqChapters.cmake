@@ -13,7 +13,8 @@
 #       inside a chapter: one configure message, and the chapter's tests are not added.
 #
 # The top level calls evq_add_chapter() once per chapter, then evq_finish_chapters(), which makes the
-# check-chNN targets (build the chapter, run its tests, its demos and its labs).
+# check-chNN targets (build the chapter, run its tests, its demos and its labs), build-chNN (build
+# only) and labs-chNN (build only the lab tests, for the grader).
 
 set_property(GLOBAL PROPERTY EVQ_CHAPTERS_BUILT "")
 set_property(GLOBAL PROPERTY EVQ_CHAPTERS_SKIPPED "")
@@ -141,6 +142,7 @@ function(evq_finish_chapters)
       COMMAND ${CMAKE_CTEST_COMMAND} --output-on-failure -L "^(${id}|${id}-demo|lab-${id})$$"
       DEPENDS ${targets} WORKING_DIRECTORY "${CMAKE_BINARY_DIR}" USES_TERMINAL
       COMMENT "Testing ${name}")
+    add_custom_target(build-${id} DEPENDS ${targets})
     add_custom_target(labs-${id} DEPENDS ${lab_targets})
     string(JOIN "\n" tour_text ${tour})
     file(WRITE "${CMAKE_BINARY_DIR}/tour/${id}.tsv" "${tour_text}\n")
