@@ -92,7 +92,8 @@ function(_evq_doctest_program target)
   target_link_libraries(${target} PRIVATE evq::test_support ${arg_LIBS})
   _evq_register_target(${target})
   # Every wait in a test has its own deadline; the ctest TIMEOUT is only the backstop for a hang.
-  doctest_discover_tests(${target} TEST_PREFIX "${arg_PREFIX}"
+  string(REPLACE " " "%20" prefix "${arg_PREFIX}")  # see _evq_wrap_doctest_discovery
+  doctest_discover_tests(${target} TEST_PREFIX "${prefix}"
                          PROPERTIES LABELS "${arg_LABEL}" TIMEOUT 120)
 endfunction()
 

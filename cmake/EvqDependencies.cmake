@@ -5,6 +5,17 @@
 # both as header-only libraries: doctest always is one, and fmt is when FMT_HEADER_ONLY is defined.
 include(FetchContent)
 
+# doctest_discover_tests hands TEST_PREFIX to its script as `cmake -D TEST_PREFIX=...`, and cmake trims
+# trailing blanks from -D values, so a prefix "ch02: " would arrive as "ch02:". evq passes prefixes with
+# their blanks spelled %20, and this small script decodes them before running doctest's own.
+macro(_evq_wrap_doctest_discovery)
+  set(_evq_wrapper "${CMAKE_BINARY_DIR}/cmake/evq-doctest-add-tests.cmake")
+  file(WRITE "${_evq_wrapper}"
+    "string(REPLACE \"%20\" \" \" TEST_PREFIX \"\${TEST_PREFIX}\")\n"
+    "include(\"${_DOCTEST_DISCOVER_TESTS_SCRIPT}\")\n")
+  set(_DOCTEST_DISCOVER_TESTS_SCRIPT "${_evq_wrapper}")
+endmacro()
+
 function(_evq_fetch name repo tag)
   message(STATUS "evq: ${name} not found as a package; fetching ${tag} with FetchContent "
                  "(install it instead to build offline: see tools/lab setup)")
@@ -37,6 +48,7 @@ if(CMAKE_CROSSCOMPILING)
     message(FATAL_ERROR "evq: doctest's CMake module not found (apt-get install doctest-dev)")
   endif()
   include(${EVQ_DOCTEST_CMAKE})
+  _evq_wrap_doctest_discovery()
   return()
 endif()
 
@@ -48,6 +60,7 @@ else()
   list(APPEND CMAKE_MODULE_PATH "${doctest_SOURCE_DIR}/scripts/cmake")
 endif()
 include(doctest)   # doctest_discover_tests: one ctest test per TEST_CASE
+_evq_wrap_doctest_discovery()
 
 find_package(fmt QUIET)
 if(fmt_FOUND)

@@ -132,7 +132,7 @@ def classroom(out: str, builds) -> int:
             names = [f"lab {chapter}/{lab}: {name}" for (lab, name) in expected_tests(chapter)]
         for name in names:
             tests.append({"name": name, "setup": "", "run": f"tools/lab grade {chapter} --test '{name}'",
-                          "input": "", "output": "", "comparison": "included", "timeout": 15,
+                          "input": "", "output": "", "comparison": "included", "timeout": 10,  # minutes
                           "points": junit.points(name)})
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps({"tests": tests}, indent=2) + "\n")
