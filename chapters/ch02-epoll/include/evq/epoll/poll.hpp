@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,9 +50,17 @@ class Events {
 
   class iterator {
    public:
+    // An input iterator, so a batch can be copied: std::vector<Event>(events.begin(), events.end()).
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Event;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Event;
+
     iterator(const Events* events, std::size_t i) : events_(events), i_(i) {}
     Event operator*() const { return (*events_)[i_]; }
     iterator& operator++() { ++i_; return *this; }
+    iterator operator++(int) { iterator old = *this; ++i_; return old; }
     bool operator==(const iterator&) const = default;
    private:
     const Events* events_;

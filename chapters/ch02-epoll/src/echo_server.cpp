@@ -1,0 +1,156 @@
+#include "evq/epoll/echo_server.hpp"
+
+#include <atomic>
+#include <optional>
+
+#include "echo_connection.hpp"
+#include "evq/common/net.hpp"
+#include "evq/epoll/nonblocking.hpp"
+#include "evq/epoll/poll.hpp"
+#include "evq/epoll/wakeup.hpp"
+
+namespace evq::epoll {
+namespace {
+
+// A counter written by the server thread only and read by others: a relaxed load and store is
+// enough and costs nothing like a locked read-modify-write on the hot path.
+struct Counter {
+  std::atomic<std::uint64_t> value{0};
+  void add(std::uint64_t n) { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::uint64_t get() const { return value.load(std::memory_order_relaxed); }
+};
+
+constexpr std::uint32_t kLevelRead = EPOLLIN | EPOLLRDHUP;
+constexpr std::uint32_t kLevelWrite = EPOLLOUT | EPOLLRDHUP;
+constexpr std::uint32_t kEdge = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+}  // namespace
+
+struct EchoServer::State {
+  EchoServerOptions options;
+  UniqueFd listener;
+  Poll poll;
+  Wakeup wakeup;
+  detail::ConnectionTable table;
+  std::atomic<bool> stopping{false};
+  Counter accepted, closed, echoed, wakeups;
+  int narrated = 0;
+
+  State(UniqueFd l, EchoServerOptions o)
+      : options(o), listener(std::move(l)), table(o.buffer_size) {}
+
+  bool edge() const { return options.trigger == Trigger::edge; }
+
+  // Per-event narration, rationed so a demo with many clients stays readable.
+  template <typename... Args>
+  void tell(fmt::format_string<Args...> format, Args&&... args) {
+    if (!options.narrator || narrated > options.narrate_limit) return;
+    if (narrated++ == options.narrate_limit) {
+      options.narrator->aside("further events are served without narration");
+      return;
+    }
+    options.narrator->step(format, std::forward<Args>(args)...);
+  }
+
+  void accept_all();
+  void serve(Token token, std::uint32_t flags);
+  void run();
+};
+
+EchoServer::EchoServer(UniqueFd listener, EchoServerOptions options)
+    : state_(std::make_unique<State>(std::move(listener), options)) {
+  State& s = *state_;
+  Narrator* n = s.options.narrator;
+  set_nonblocking(s.listener.get());
+  if (n) {
+    n->step("epoll_create1(EPOLL_CLOEXEC) -> fd {}", s.poll.fd());
+    n->step("eventfd(0, EFD_NONBLOCK) -> fd {}", s.wakeup.fd());
+    n->aside("stop() writes to it from another thread, which ends epoll_wait");
+  }
+  std::uint32_t listen_interest = s.edge() ? EPOLLIN | EPOLLET : EPOLLIN;
+  s.poll.registry().add(s.listener.get(), detail::kListenerToken, listen_interest);
+  s.poll.registry().add(s.wakeup.fd(), detail::kWakeToken, EPOLLIN);
+  if (n) {
+    n->step("epoll_ctl(ADD, listener fd {}, {})", s.listener.get(), describe(listen_interest));
+    n->step("epoll_ctl(ADD, eventfd {}, EPOLLIN)", s.wakeup.fd());
+  }
+}
+
+EchoServer::~EchoServer() = default;
+
+std::uint16_t EchoServer::port() const { return local_port(state_->listener.get()); }
+
+void EchoServer::stop() {
+  state_->stopping.store(true);
+  state_->wakeup.notify();
+}
+
+EchoStats EchoServer::stats() const {
+  const State& s = *state_;
+  return {s.accepted.get(), s.closed.get(), s.echoed.get(), s.wakeups.get()};
+}
+
+void EchoServer::run() { state_->run(); }
+
+// [snippet echo-accept]
+void EchoServer::State::accept_all() {
+  // Both modes take every pending connection; edge-triggered mode must, or the rest wait for ever.
+  for (;;) {
+    AcceptResult a = try_accept(listener.get());
+    if (a.status == AcceptResult::Status::would_block) return;
+    if (a.status == AcceptResult::Status::skipped) continue;
+    int fd = a.fd.get();
+    Token token = table.insert(std::move(a.fd));
+    std::uint32_t interest = edge() ? kEdge : kLevelRead;
+    table.find(token)->interest = interest;
+    poll.registry().add(fd, token, interest);
+    accepted.add(1);
+    tell("accept4 -> fd {}; epoll_ctl(ADD, fd {}, {})", fd, fd, describe(interest));
+  }
+}
+// [/snippet echo-accept]
+
+// [snippet echo-serve]
+void EchoServer::State::serve(Token token, std::uint32_t flags) {
+  detail::EchoConnection* c = table.find(token);
+  if (!c) return;  // closed earlier in this same batch of events
+  std::uint64_t bytes = 0;
+  auto policy = edge() ? detail::ReadPolicy::drain : detail::ReadPolicy::once;
+  detail::Next next = detail::pump(*c, table.buffer_size(), policy, bytes);
+  echoed.add(bytes);
+  tell("fd {}: {} -> echoed {} bytes, now waiting to {}", c->fd.get(), describe(flags), bytes,
+       next == detail::Next::read ? "read" : next == detail::Next::write ? "write" : "close");
+  if (next == detail::Next::close) {
+    table.erase(token);  // close() also takes it out of the epoll set
+    closed.add(1);
+    return;
+  }
+  if (edge()) return;  // registered once for both directions: nothing to change
+  // Level-triggered: watch only for what we wait for, or a writable socket would wake us for ever.
+  std::uint32_t wanted = next == detail::Next::write ? kLevelWrite : kLevelRead;
+  if (wanted != c->interest) {
+    poll.registry().modify(c->fd.get(), token, wanted);
+    c->interest = wanted;
+  }
+}
+// [/snippet echo-serve]
+
+// [snippet echo-loop]
+void EchoServer::State::run() {
+  Events events(options.max_events);
+  while (!stopping.load(std::memory_order_relaxed)) {
+    std::size_t n = poll.wait(events, std::nullopt);
+    wakeups.add(1);
+    for (std::size_t i = 0; i < n; ++i) {
+      Event e = events[i];
+      if (e.token == detail::kListenerToken) accept_all();
+      else if (e.token == detail::kWakeToken) wakeup.drain();  // the loop condition sees `stopping`
+      else serve(e.token, e.flags);
+    }
+  }
+  if (options.narrator)
+    options.narrator->step("stop: leaving the loop with {} connection(s) still open", table.size());
+}
+// [/snippet echo-loop]
+
+}  // namespace evq::epoll

@@ -1,0 +1,164 @@
+#include "evq/epoll/oneshot_echo_server.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "echo_connection.hpp"
+#include "evq/common/net.hpp"
+#include "evq/epoll/nonblocking.hpp"
+#include "evq/epoll/poll.hpp"
+#include "evq/epoll/wakeup.hpp"
+
+namespace evq::epoll {
+namespace {
+constexpr std::uint32_t kArmRead = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+constexpr std::uint32_t kArmWrite = EPOLLOUT | EPOLLRDHUP | EPOLLONESHOT;
+constexpr std::uint32_t kArmListener = EPOLLIN | EPOLLONESHOT;
+}  // namespace
+
+struct OneshotEchoServer::State {
+  OneshotEchoServerOptions options;
+  UniqueFd listener;
+  Poll poll;
+  Wakeup wakeup;
+  std::mutex table_mutex;  // guards the table only; a connection belongs to the thread serving it
+  detail::ConnectionTable table;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> accepted{0}, closed{0}, echoed{0}, wakeups{0};
+  std::vector<std::atomic<std::uint64_t>> per_thread;
+  std::mutex narrate_mutex;
+  int narrated = 0;
+
+  State(UniqueFd l, OneshotEchoServerOptions o)
+      : options(o), listener(std::move(l)), table(o.buffer_size),
+        per_thread(static_cast<std::size_t>(o.threads)) {}
+
+  template <typename... Args>
+  void tell(fmt::format_string<Args...> format, Args&&... args) {
+    if (!options.narrator) return;
+    std::lock_guard lock(narrate_mutex);
+    if (narrated > options.narrate_limit) return;
+    if (narrated++ == options.narrate_limit) {
+      options.narrator->aside("further events are served without narration");
+      return;
+    }
+    options.narrator->step(format, std::forward<Args>(args)...);
+  }
+
+  void accept_all(int worker);
+  void serve(int worker, Token token);
+  void work(int worker);
+};
+
+OneshotEchoServer::OneshotEchoServer(UniqueFd listener, OneshotEchoServerOptions options)
+    : state_(std::make_unique<State>(std::move(listener), options)) {
+  State& s = *state_;
+  set_nonblocking(s.listener.get());
+  s.poll.registry().add(s.listener.get(), detail::kListenerToken, kArmListener);
+  // The eventfd is level-triggered and never drained once stopping: every worker sees it.
+  s.poll.registry().add(s.wakeup.fd(), detail::kWakeToken, EPOLLIN);
+  if (Narrator* n = s.options.narrator) {
+    n->step("epoll_create1(EPOLL_CLOEXEC) -> fd {} (one instance shared by {} threads)", s.poll.fd(),
+            s.options.threads);
+    n->step("epoll_ctl(ADD, listener fd {}, {})", s.listener.get(), describe(kArmListener));
+    n->step("epoll_ctl(ADD, eventfd {}, EPOLLIN)", s.wakeup.fd());
+  }
+}
+
+OneshotEchoServer::~OneshotEchoServer() = default;
+
+std::uint16_t OneshotEchoServer::port() const { return local_port(state_->listener.get()); }
+
+void OneshotEchoServer::stop() {
+  state_->stopping.store(true);
+  state_->wakeup.notify();
+}
+
+EchoStats OneshotEchoServer::stats() const {
+  const State& s = *state_;
+  return {s.accepted.load(), s.closed.load(), s.echoed.load(), s.wakeups.load()};
+}
+
+std::vector<std::uint64_t> OneshotEchoServer::events_per_thread() const {
+  std::vector<std::uint64_t> out;
+  for (const auto& n : state_->per_thread) out.push_back(n.load());
+  return out;
+}
+
+void OneshotEchoServer::run() {
+  std::vector<std::jthread> workers;
+  for (int i = 0; i < state_->options.threads; ++i)
+    workers.emplace_back([this, i] { state_->work(i); });
+}  // the jthreads join here, once every worker has seen the eventfd
+
+void OneshotEchoServer::State::accept_all(int worker) {
+  for (;;) {
+    AcceptResult a = try_accept(listener.get());
+    if (a.status == AcceptResult::Status::would_block) break;
+    if (a.status == AcceptResult::Status::skipped) continue;
+    int fd = a.fd.get();
+    Token token;
+    {
+      std::lock_guard lock(table_mutex);
+      token = table.insert(std::move(a.fd));
+    }
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    tell("[worker {}] accept4 -> fd {}; epoll_ctl(ADD, fd {}, {})", worker, fd, fd,
+         describe(kArmRead));
+    // After this line another worker may already be serving the connection: do not touch it.
+    poll.registry().add(fd, token, kArmRead);
+  }
+  // The listener fired once and disarmed itself; arm it again for the next connection.
+  poll.registry().modify(listener.get(), detail::kListenerToken, kArmListener);
+}
+
+// [snippet oneshot-serve]
+void OneshotEchoServer::State::serve(int worker, Token token) {
+  detail::EchoConnection* c;
+  {
+    std::lock_guard lock(table_mutex);
+    c = table.find(token);
+  }
+  if (!c) return;
+  c->handovers.load(std::memory_order_acquire);
+  // EPOLLONESHOT disarmed the socket when this event was reported: until we re-arm it, no other
+  // worker can be handed an event for it, so we use it without a lock.
+  std::uint64_t bytes = 0;
+  detail::Next next = detail::pump(*c, table.buffer_size(), detail::ReadPolicy::drain, bytes);
+  echoed.fetch_add(bytes, std::memory_order_relaxed);
+  if (next == detail::Next::close) {
+    tell("[worker {}] fd {}: finished, close", worker, c->fd.get());
+    std::lock_guard lock(table_mutex);
+    table.erase(token);
+    closed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  int fd = c->fd.get();
+  std::uint32_t interest = next == detail::Next::write ? kArmWrite : kArmRead;
+  tell("[worker {}] fd {}: echoed {} bytes; epoll_ctl(MOD, fd {}, {}) re-arms it", worker, fd,
+       bytes, fd, describe(interest));
+  // The re-arm is the hand-over: from here on the connection may be another worker's.
+  c->handovers.fetch_add(1, std::memory_order_release);
+  poll.registry().modify(fd, token, interest);
+}
+// [/snippet oneshot-serve]
+
+void OneshotEchoServer::State::work(int worker) {
+  Events events(options.max_events);
+  auto& served = per_thread[static_cast<std::size_t>(worker)];
+  while (!stopping.load()) {
+    std::size_t n = poll.wait(events, std::nullopt);
+    wakeups.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i) {
+      Event e = events[i];
+      if (e.token == detail::kWakeToken) continue;  // stopping: the loop condition ends us
+      served.fetch_add(1, std::memory_order_relaxed);
+      if (e.token == detail::kListenerToken) accept_all(worker);
+      else serve(worker, e.token);
+    }
+  }
+}
+
+}  // namespace evq::epoll
