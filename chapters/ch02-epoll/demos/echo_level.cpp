@@ -1,0 +1,24 @@
+// A level-triggered epoll echo server with its own loopback clients.
+#include "echo_demo.hpp"
+
+using namespace evq;
+using namespace evq::epoll;
+
+int main(int argc, char** argv) try {
+  Cli cli("echo_level", "An echo server on level-triggered epoll: EPOLLIN while idle, EPOLLOUT only "
+                        "while an echo is waiting to be written.");
+  demo::add_echo_options(cli);
+  cli.epilog("Watch for: one read per event, and the epoll_ctl(MOD) that swaps EPOLLIN for EPOLLOUT\n"
+             "when a client's socket buffer is full (try --size 65536 --clients 2).\n"
+             "See notes/ch02-epoll.md, 'Level-triggered'.");
+  cli.parse(argc, argv);
+  Narrator n(!cli.has("quiet"));
+  n.title("echo_level: level-triggered epoll echo server");
+  return demo::run_echo_demo(cli, n, [](UniqueFd listener, Narrator* narrator) {
+    return std::make_unique<demo::Wrapped<EchoServer>>(
+        std::move(listener), EchoServerOptions{.trigger = Trigger::level, .narrator = narrator});
+  });
+} catch (const std::exception& e) {
+  fmt::print(stderr, "echo_level: {}\n", e.what());
+  return 1;
+}
