@@ -1,0 +1,41 @@
+// What the queue hands back: one Completion per operation, carrying the caller's user data, the kind
+// of operation, and its result.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+#include "evq/completion/socket.hpp"
+
+namespace evq::completion {
+
+// The caller's own 64 bits, handed back untouched: an index, a pointer, a connection id.
+using UserData = std::uint64_t;
+
+enum class Op : std::uint8_t { accept, connect, read, write, post };
+
+std::string_view to_string(Op op);
+
+struct Completion {
+  UserData user_data = 0;
+  Op op = Op::post;
+  // read: bytes now in the lent buffer (0 means end of stream); write: bytes sent (all of them, unless
+  // `error` is set); post: the number the poster passed.
+  std::size_t bytes = 0;
+  // Set when the operation failed; std::errc::operation_canceled after cancel() (see queue.hpp).
+  std::error_code error;
+  // accept only: the new connection, now owned by whoever holds this Completion. It is not attached
+  // to any queue yet.
+  OwnedSocket accepted;
+
+  bool ok() const { return !error; }
+  bool end_of_stream() const { return op == Op::read && !error && bytes == 0; }
+};
+
+// The error a cancelled operation completes with, on every backend.
+inline std::error_code operation_aborted() { return std::make_error_code(std::errc::operation_canceled); }
+inline bool is_aborted(const std::error_code& e) { return e == std::errc::operation_canceled; }
+
+}  // namespace evq::completion

@@ -1,0 +1,66 @@
+// An echo server written once against CompletionQueue, so it runs on every backend unchanged.
+//
+// Each connection owns one buffer and is always doing exactly one thing: reading into the buffer, or
+// writing back what the read brought. The buffer is lent to the queue for each operation, and the
+// connection is destroyed only after its last completion came back (the lending contract).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "evq/completion/queue.hpp"
+
+namespace evq::completion {
+
+class EchoServer {
+ public:
+  struct Stats {
+    std::uint64_t accepted = 0;
+    std::uint64_t closed = 0;
+    std::uint64_t bytes_echoed = 0;
+    std::uint64_t errors = 0;  // connections that ended with an error (reset, ...) rather than EOF
+  };
+
+  // `listener` is a listening socket the caller owns; the server attaches it and keeps one accept
+  // pending on it.
+  EchoServer(CompletionQueue& queue, NativeSocket listener, std::size_t buffer_size = 16 * 1024);
+  ~EchoServer();  // cancels everything and waits (boundedly) for the completions: see stop()
+
+  // One wait() on the queue, then the completions it returned are handled. Returns how many.
+  std::size_t run_once(std::optional<std::chrono::milliseconds> timeout);
+  // Calls run_once until stop() is called (from any thread).
+  void run();
+  // Thread-safe: makes run() return (through the queue's post()).
+  void stop();
+
+  const Stats& stats() const { return stats_; }
+  std::size_t open_connections() const { return connections_.size(); }
+
+ private:
+  struct Connection {
+    OwnedSocket socket;
+    std::vector<std::byte> buffer;
+    bool closing = false;
+  };
+  void handle(Completion& c);
+  void on_accept(Completion& c);
+  void close(std::uint64_t id, std::unordered_map<std::uint64_t, std::unique_ptr<Connection>>::iterator it);
+  void shutdown();
+
+  CompletionQueue& queue_;
+  NativeSocket listener_;
+  std::size_t buffer_size_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  bool shut_down_ = false;
+  Stats stats_;
+  std::vector<Completion> batch_;
+};
+
+}  // namespace evq::completion

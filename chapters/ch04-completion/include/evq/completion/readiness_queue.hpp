@@ -1,0 +1,91 @@
+// The completion interface built on a readiness queue: what the epoll and kqueue backends share.
+//
+// How a readiness API is made to look completion-based:
+//   - an operation first tries its syscall at once (recv, send, accept4, connect); most of the time
+//     on a busy server the data is already there and the operation completes on the spot;
+//   - only on EAGAIN is it parked, in one of two queues per socket: the input queue (read, accept)
+//     waits for "readable", the output queue (write, connect) for "writable";
+//   - the socket is registered once, edge-triggered, for both directions; on each edge the backend
+//     retries the head of the matching queue until it would block again, so no edge is ever lost;
+//   - a write that sends only part of its bytes stays at the head until the rest is out.
+// The OS-specific part is four small hooks: watch, unwatch, poll and wake.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "evq/completion/queue.hpp"
+
+namespace evq::completion {
+
+class ReadinessQueue : public CompletionQueue {
+ public:
+  void attach(NativeSocket sock) override;
+  void detach(NativeSocket sock) override;
+  void accept(NativeSocket listener, UserData user_data) override;
+  void connect(NativeSocket sock, const Endpoint& to, UserData user_data) override;
+  void read(NativeSocket sock, std::span<std::byte> buffer, UserData user_data) override;
+  void write(NativeSocket sock, std::span<const std::byte> buffer, UserData user_data) override;
+  void post(UserData user_data, std::size_t bytes = 0) override;
+  void cancel(NativeSocket sock) override;
+  std::size_t wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) override;
+  std::size_t pending() const override { return pending_; }
+
+ protected:
+  // One readiness report from the OS: `fd` may be read (or accepted on) / written (or is connected).
+  // An error or hang-up sets both: the retried syscall then reports what happened.
+  struct Readiness {
+    int fd;
+    bool readable;
+    bool writable;
+  };
+
+  // Register `fd` for edge-triggered readability and writability; forget it.
+  virtual void watch(int fd) = 0;
+  virtual void unwatch(int fd) = 0;
+  // Wait for readiness until `timeout` (nullopt: for ever), append what arrived to `out`. A wake()
+  // makes it return early; it absorbs the wake-up itself.
+  virtual void poll(std::vector<Readiness>& out, std::optional<std::chrono::milliseconds> timeout) = 0;
+  // Makes a blocked poll() return. Called from any thread.
+  virtual void wake() = 0;
+
+ private:
+  // One parked operation: what to do, the lent buffer, and how far it got.
+  struct Pending {
+    Op op;
+    UserData user_data;
+    std::byte* data = nullptr;
+    std::size_t size = 0;
+    std::size_t done = 0;             // write: bytes already sent
+    bool connect_started = false;     // connect: connect() has been called once
+    Endpoint to{};                    // connect only
+  };
+  struct SocketState {
+    std::deque<Pending> input;   // accept and read: wait for readable
+    std::deque<Pending> output;  // connect and write: wait for writable
+  };
+  enum class Step { completed, would_block };
+
+  SocketState& state_of(int fd, const char* call);
+  void submit(int fd, std::deque<Pending>& queue, Pending op);
+  Step attempt(int fd, Pending& op);
+  void drive(int fd, std::deque<Pending>& queue);
+  void complete(Pending& op, std::size_t bytes, std::error_code error, OwnedSocket accepted = {});
+  void take_posts();
+
+  std::unordered_map<int, SocketState> sockets_;
+  std::deque<Completion> ready_;  // finished, waiting to be returned by wait()
+  std::vector<Readiness> events_;
+  std::size_t pending_ = 0;
+  bool skipped_poll_ = false;
+
+  std::mutex post_mutex_;
+  std::vector<std::pair<UserData, std::size_t>> posts_;
+  std::atomic<bool> posts_waiting_{false};
+};
+
+}  // namespace evq::completion

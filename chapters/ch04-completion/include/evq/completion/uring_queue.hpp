@@ -1,0 +1,79 @@
+// The completion interface over io_uring (Linux 5.6+, through liburing): Linux's own completion queue.
+//
+// Here the kernel does what the epoll backend does by hand: an IORING_OP_RECV with our buffer is the
+// lent read, and its CQE is the completion. What is left for the backend: one operation in flight per
+// socket and direction (so writes cannot interleave and a short send can be finished), cancel through
+// IORING_OP_ASYNC_CANCEL, and post() through an eventfd the ring always has a read pending on.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "evq/common/unique_fd.hpp"
+#include "evq/completion/queue.hpp"
+
+namespace evq::completion {
+
+class UringQueue final : public CompletionQueue {
+ public:
+  // Throws std::system_error("io_uring_queue_init") where the kernel refuses (too old, disabled by
+  // /proc/sys/kernel/io_uring_disabled, or blocked by seccomp in a container).
+  explicit UringQueue(unsigned entries = 256);
+  ~UringQueue() override;
+
+  // Why this kernel cannot run the backend, or "" when it can (a small ring is tried and probed).
+  static std::string unavailable_reason();
+
+  std::string_view backend() const override { return "io_uring"; }
+  void attach(NativeSocket sock) override;
+  void detach(NativeSocket sock) override;
+  void accept(NativeSocket listener, UserData user_data) override;
+  void connect(NativeSocket sock, const Endpoint& to, UserData user_data) override;
+  void read(NativeSocket sock, std::span<std::byte> buffer, UserData user_data) override;
+  void write(NativeSocket sock, std::span<const std::byte> buffer, UserData user_data) override;
+  void post(UserData user_data, std::size_t bytes = 0) override;
+  void cancel(NativeSocket sock) override;
+  std::size_t wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) override;
+  std::size_t pending() const override { return pending_; }
+
+ private:
+  struct Operation;
+  struct SocketState;
+  using OperationQueue = std::deque<std::unique_ptr<Operation>>;
+
+  SocketState& state_of(int fd, const char* call);
+  void enqueue(SocketState& s, std::unique_ptr<Operation> op);
+  void start(OperationQueue& queue);
+  void request_cancel(Operation& op);
+  io_uring_sqe* next_sqe();
+  void on_cqe(const io_uring_cqe& cqe);
+  void finish(OperationQueue& queue, int res);
+  void complete(Operation& op, std::size_t bytes, std::error_code error, OwnedSocket accepted = {});
+  void arm_wakeup();
+  void take_posts();
+  void reap();
+
+  io_uring ring_{};
+  std::unordered_map<int, std::unique_ptr<SocketState>> sockets_;
+  std::vector<std::unique_ptr<SocketState>> detached_;  // kept until their in-flight operations end
+  std::deque<Completion> ready_;
+  std::size_t pending_ = 0;
+  std::size_t in_flight_ = 0;
+
+  UniqueFd wakeup_;                 // eventfd; the ring keeps one read on it pending
+  std::uint64_t wakeup_count_ = 0;  // that read's buffer
+  bool wakeup_armed_ = false;
+  std::mutex post_mutex_;
+  std::vector<std::pair<UserData, std::size_t>> posts_;
+  std::atomic<bool> posts_waiting_{false};
+};
+
+}  // namespace evq::completion
