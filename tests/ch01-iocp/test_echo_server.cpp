@@ -1,0 +1,110 @@
+// EchoServer: AcceptEx, WSARecv and WSASend on one port served by a pool of threads.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "evq/iocp/echo_client.hpp"
+#include "evq/iocp/echo_server.hpp"
+#include "evq/test/support.hpp"
+#include "host.hpp"
+
+using evq::iocp::EchoServer;
+
+namespace {
+std::string join(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
+}
+}  // namespace
+
+TEST_CASE("many clients get every message echoed back, then a clean close") {
+  EchoServer server;
+  constexpr int kClients = 16, kMessages = 20;
+  constexpr std::size_t kSize = 100;
+  evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), kClients, kMessages, kSize);
+  INFO(join(report.failures));
+  CHECK(report.clients_ok == kClients);
+  CHECK(report.bytes_verified == kClients * kMessages * kSize);
+  // Every client half-closed; the server answers that by closing its side, counted as clean.
+  CHECK(evq::test::wait_until([&] { return server.stats().closed_clean == kClients; }));
+  evq::iocp::EchoStats stats = server.stats();
+  CHECK(stats.accepted == kClients);
+  CHECK(stats.closed_error == 0);
+  CHECK(stats.bytes_echoed == kClients * kMessages * kSize);
+  CHECK(server.open_connections() == 0);
+  MESSAGE("host: ", evq::iocp::test::host_name(), "; ", server.threads(), " threads, concurrency ",
+          server.concurrency());
+}
+
+TEST_CASE("the pool follows the rule of thumb: concurrency = CPUs, threads = 2 x CPUs") {
+  EchoServer server;
+  CHECK(server.concurrency() == evq::processor_count());
+  CHECK(server.threads() == 2 * evq::processor_count());
+}
+
+TEST_CASE("a client that resets mid-stream is dropped and the others are still served") {
+  evq::WsaSession session;
+  EchoServer server;
+  {
+    evq::UniqueSocket rude = evq::connect_loopback_socket(server.port());
+    evq::send_all(rude.get(), "half a mess");  // and never reads the echo
+    REQUIRE(evq::test::wait_until([&] { return server.stats().accepted == 1; }));
+    evq::set_linger_reset(rude.get());
+  }  // closesocket with linger {1, 0}: RST instead of FIN
+  bool dropped = evq::test::wait_until([&] { return server.open_connections() == 0; });
+  CHECK_MESSAGE(dropped, "the server still holds the reset connection");
+  evq::iocp::EchoStats after_reset = server.stats();
+  MESSAGE("host: ", evq::iocp::test::host_name(), ": after the reset, closed_error = ",
+          after_reset.closed_error, ", closed_clean = ", after_reset.closed_clean);
+  CHECK_MESSAGE(after_reset.closed_error == 1, "a reset should fail the pending WSARecv or WSASend");
+
+  evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), 8, 10);
+  INFO(join(report.failures));
+  CHECK(report.clients_ok == 8);
+}
+
+TEST_CASE("binary data larger than the server's buffer comes back byte for byte") {
+  evq::WsaSession session;
+  EchoServer server(evq::iocp::EchoServerOptions{.buffer_size = 1024});
+  std::string data(256 * 1024, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7 + i / 256) & 0xFF);
+  evq::UniqueSocket client = evq::connect_loopback_socket(server.port());
+  evq::set_receive_timeout(client.get(), 10'000);
+  // Send and receive at once: a client that first sends everything could fill both directions'
+  // buffers and deadlock against an echo server that cannot read until it has written.
+  std::thread writer([&] { evq::send_all(client.get(), data); });
+  std::string echo = evq::recv_exact(client.get(), data.size());
+  writer.join();
+  CHECK(echo.size() == data.size());
+  CHECK(echo == data);
+}
+
+TEST_CASE("a client that connects and leaves at once is closed cleanly") {
+  evq::WsaSession session;
+  EchoServer server;
+  { evq::UniqueSocket quick = evq::connect_loopback_socket(server.port()); }
+  CHECK(evq::test::wait_until([&] { return server.stats().accepted == 1 && server.open_connections() == 0; }));
+  CHECK(server.stats().closed_clean == 1);
+  evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), 2, 3);
+  CHECK(report.clients_ok == 2);
+}
+
+TEST_CASE("stop() with idle connections cancels and drains their operations, and the clients see the close") {
+  evq::WsaSession session;
+  EchoServer server;
+  std::vector<evq::UniqueSocket> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(evq::connect_loopback_socket(server.port()));
+  REQUIRE(evq::test::wait_until([&] { return server.stats().accepted == 3; }));
+  server.stop();
+  server.stop();  // idempotent
+  for (auto& s : idle) {
+    evq::set_receive_timeout(s.get(), 10'000);
+    char byte = 0;
+    int n = ::recv(s.get(), &byte, 1, 0);
+    int err = n == SOCKET_ERROR ? ::WSAGetLastError() : 0;
+    INFO("recv returned ", n, " error ", err);
+    // End of stream (0) or a reset: both say "the server is gone"; a timeout would say it is not.
+    CHECK((n == 0 || (n == SOCKET_ERROR && err != WSAETIMEDOUT)));
+  }
+}
