@@ -1,6 +1,6 @@
 // The socket vocabulary the completion interface speaks on every platform.
 //
-// A POSIX socket is an int; a Windows SOCKET is an unsigned pointer-sized integer. The interface takes
+// A POSIX socket is an int; a Windows SOCKET is an unsigned pointer-sized handle. The interface takes
 // a NativeSocket (borrowed: the caller owns it) and hands accepted sockets back as an OwnedSocket
 // (RAII: the caller now owns it). An Endpoint is an address to connect to; this project only ever
 // builds loopback ones (127.0.0.1 or ::1).
@@ -9,8 +9,7 @@
 #include <cstdint>
 
 #ifdef _WIN32
-#include <winsock2.h>
-#include <ws2tcpip.h>
+#include "evq/common/win32.hpp"
 #else
 #include <sys/socket.h>
 
@@ -22,36 +21,7 @@ namespace evq::completion {
 #ifdef _WIN32
 using NativeSocket = SOCKET;
 inline constexpr NativeSocket kNoSocket = INVALID_SOCKET;
-
-// RAII for a SOCKET: closesocket() on destruction, move-only, like evq::UniqueFd.
-class OwnedSocket {
- public:
-  OwnedSocket() noexcept = default;
-  explicit OwnedSocket(SOCKET s) noexcept : s_(s) {}
-  OwnedSocket(OwnedSocket&& other) noexcept : s_(other.release()) {}
-  OwnedSocket& operator=(OwnedSocket&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  OwnedSocket(const OwnedSocket&) = delete;
-  OwnedSocket& operator=(const OwnedSocket&) = delete;
-  ~OwnedSocket() { reset(); }
-
-  [[nodiscard]] SOCKET get() const noexcept { return s_; }
-  explicit operator bool() const noexcept { return s_ != INVALID_SOCKET; }
-  [[nodiscard]] SOCKET release() noexcept {
-    SOCKET s = s_;
-    s_ = INVALID_SOCKET;
-    return s;
-  }
-  void reset(SOCKET s = INVALID_SOCKET) noexcept {
-    if (s_ != INVALID_SOCKET) ::closesocket(s_);
-    s_ = s;
-  }
-
- private:
-  SOCKET s_ = INVALID_SOCKET;
-};
+using OwnedSocket = evq::UniqueSocket;  // closesocket() once; from ch01's common/win32.hpp
 #else
 using NativeSocket = int;
 inline constexpr NativeSocket kNoSocket = -1;

@@ -1,0 +1,62 @@
+#include "evq/completion/loopback.hpp"
+
+#ifdef _WIN32
+#include "evq/common/win32.hpp"
+#else
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "evq/common/error.hpp"
+#include "evq/common/net.hpp"
+#endif
+
+namespace evq::completion::loopback {
+
+#ifdef _WIN32
+void init() { static evq::WsaSession session; }
+
+Listener listen(int backlog) {
+  init();
+  Listener l;
+  l.socket = evq::listen_loopback_socket(backlog);
+  l.port = evq::socket_port(l.socket.get());
+  return l;
+}
+
+OwnedSocket connect(std::uint16_t port) {
+  init();
+  OwnedSocket s = evq::connect_loopback_socket(port);
+  BOOL one = TRUE;
+  ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof one);
+  evq::set_receive_timeout(s.get(), 10000);
+  return s;
+}
+
+void send_all(NativeSocket s, std::string_view data) { evq::send_all(s, data); }
+std::string recv_exact(NativeSocket s, std::size_t n) { return evq::recv_exact(s, n); }
+long long socket_number(NativeSocket s) { return static_cast<long long>(s); }
+#else
+void init() {}
+
+Listener listen(int backlog) {
+  Listener l;
+  l.socket = evq::listen_loopback(evq::Family::v4, backlog);
+  l.port = evq::local_port(l.socket.get());
+  return l;
+}
+
+OwnedSocket connect(std::uint16_t port) {
+  OwnedSocket s = evq::connect_loopback(port);
+  evq::set_nodelay(s.get());
+  timeval tv{10, 0};
+  evq::check(::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), "setsockopt(SO_RCVTIMEO)");
+  return s;
+}
+
+void send_all(NativeSocket s, std::string_view data) { evq::write_all(s, data); }
+std::string recv_exact(NativeSocket s, std::size_t n) { return evq::read_exact(s, n); }
+long long socket_number(NativeSocket s) { return s; }
+#endif
+
+}  // namespace evq::completion::loopback
