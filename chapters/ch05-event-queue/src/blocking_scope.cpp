@@ -1,0 +1,47 @@
+#include "evq/port/blocking_scope.hpp"
+
+#include <vector>
+
+#include "association.hpp"
+
+namespace evq::port {
+
+using Kind = Trace::Kind;
+
+// [snippet blocking-scope]
+BlockingScope::BlockingScope() {
+  detail::Association& self = detail::this_thread_association();
+  if (!self.core || !self.running) return;  // not running for any port (or an outer scope counted)
+  detail::Core& c = *self.core;
+  std::vector<detail::Waiter*> chosen;
+  {
+    std::lock_guard lock(c.mutex);
+    if (c.closed) return;
+    --c.running;  // what the kernel does when a running thread blocks in another wait
+    self.running = false;
+    while (detail::Waiter* w = c.hand_off_locked()) chosen.push_back(w);
+    if (Trace* t = c.tracer()) {
+      t->record(Kind::scope_enter);
+      c.note_counters_locked();
+    }
+  }
+  detail::unpark_all(chosen);
+  core_ = self.core;
+}
+
+BlockingScope::~BlockingScope() {
+  if (!core_) return;
+  detail::Association& self = detail::this_thread_association();
+  if (self.core != core_ || self.running) return;  // moved to another port inside the scope
+  std::lock_guard lock(core_->mutex);
+  if (core_->closed) return;
+  ++core_->running;  // back to running even above the cap: the overshoot of reference/002
+  self.running = true;
+  if (Trace* t = core_->tracer()) {
+    t->record(Kind::scope_exit);
+    core_->note_counters_locked();
+  }
+}
+// [/snippet blocking-scope]
+
+}  // namespace evq::port

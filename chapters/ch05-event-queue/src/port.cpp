@@ -1,0 +1,214 @@
+#include "evq/port/port.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+#include "association.hpp"
+#include "core.hpp"
+
+namespace evq::port {
+
+using detail::Association;
+using detail::Core;
+using detail::Waiter;
+using Kind = Trace::Kind;
+
+std::string to_string(Wait status) {
+  switch (status) {
+    case Wait::packet: return "packet";
+    case Wait::timeout: return "timeout";
+    case Wait::closed: return "closed";
+  }
+  return "?";
+}
+
+unsigned cpu_count() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;  // "may return 0 if not computable": one CPU is the safe guess
+}
+
+namespace detail {
+
+Association& this_thread_association() {
+  thread_local Association association;
+  return association;
+}
+
+// [snippet leave]
+void Association::leave() {
+  if (!core) return;
+  std::vector<Waiter*> chosen;
+  {
+    std::lock_guard lock(core->mutex);
+    if (running) {
+      --core->running;  // one fewer running thread: a waiter may take a queued packet now
+      running = false;
+      while (Waiter* w = core->hand_off_locked()) chosen.push_back(w);
+      core->note_counters_locked();
+    }
+  }
+  unpark_all(chosen);
+  core.reset();
+}
+// [/snippet leave]
+
+}  // namespace detail
+
+Port::Port(unsigned concurrency)
+    : core_(std::make_shared<Core>(concurrency == 0 ? cpu_count() : concurrency)) {}
+
+Port::~Port() {
+  close();
+  // Threads still associated keep the shared state alive; they must not record into a trace that
+  // was lent to this Port object only.
+  core_->trace.store(nullptr, std::memory_order_release);
+}
+
+unsigned Port::concurrency() const { return core_->concurrency; }
+
+// [snippet post]
+bool Port::post(const Packet& packet) {
+  Core& c = *core_;
+  Waiter* chosen = nullptr;
+  {
+    std::lock_guard lock(c.mutex);
+    if (c.closed) return false;
+    c.queue.push_back(packet);      // FIFO, always: a hand-off below takes the oldest packet
+    chosen = c.hand_off_locked();   // the most recent waiter, unless the cap is reached
+    if (Trace* t = c.tracer()) {
+      t->record(Kind::posted, packet.key);
+      c.note_counters_locked();
+    }
+  }
+  if (chosen) chosen->parker.unpark();  // wake exactly the thread that was chosen
+  return true;
+}
+// [/snippet post]
+
+GetResult Port::get(Timeout timeout) {
+  GetResult result;
+  ManyResult many = get_many(std::span<Packet>(&result.packet, 1), timeout);
+  result.status = many.status;
+  return result;
+}
+
+// [snippet get]
+Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
+  if (out.empty()) throw std::invalid_argument("Port::get_many: no room for a packet");
+  Association& self = detail::this_thread_association();
+  if (self.core != core_) {
+    self.leave();  // a thread is associated with one port at a time: get() here moves it
+    self.core = core_;
+  }
+  Core& c = *self.core;  // (not *this: a close() from another thread may destroy the Port)
+  std::unique_lock lock(c.mutex);
+  Trace* t = c.tracer();
+  if (t) t->record(Kind::get_called);
+  if (self.running) {
+    --c.running;  // back in get(): this thread no longer counts as running
+    self.running = false;
+  }
+  if (c.closed) {
+    if (t) t->record(Kind::closed);
+    lock.unlock();
+    self.core.reset();  // closing the port ends the association
+    return {Wait::closed, 0};
+  }
+  if (!c.queue.empty() && c.running < c.concurrency) {
+    // A thread that comes back while packets are queued takes one without blocking.
+    std::size_t n = c.take_locked(out);
+    ++c.running;
+    self.running = true;
+    if (t) {
+      t->record(Kind::got, out[0].key);
+      c.note_counters_locked();
+    }
+    return {Wait::packet, n};
+  }
+  if (timeout && timeout->count() <= 0) {
+    ++c.running;  // a get() that only looked returns to a running thread
+    self.running = true;
+    if (t) t->record(Kind::timed_out);
+    return {Wait::timeout, 0};
+  }
+
+  Waiter me;
+  me.out = out;
+  c.waiters.push_back(&me);  // on top of the stack: the next packet is ours
+  if (t) {
+    t->record(Kind::parked);
+    c.note_counters_locked();
+  }
+  lock.unlock();
+
+  auto deadline = timeout ? detail::Parker::Clock::now() + *timeout
+                          : detail::Parker::Clock::time_point::max();
+  if (!me.parker.park_until(deadline)) {
+    lock.lock();
+    if (!me.handed) {
+      std::erase(c.waiters, &me);
+      ++c.running;  // the timed-out thread runs again
+      self.running = true;
+      if (t) {
+        t->record(Kind::woken);
+        t->record(Kind::timed_out);
+        c.note_counters_locked();
+      }
+      return {Wait::timeout, 0};
+    }
+    // Chosen just as the deadline passed: the packet is ours, its unpark() is on its way.
+    lock.unlock();
+    me.parker.park_until(detail::Parker::Clock::time_point::max());
+  }
+  if (t) t->record(Kind::woken);
+  if (me.status == Wait::closed) {
+    if (t) t->record(Kind::closed);
+    self.core.reset();
+    return {Wait::closed, 0};
+  }
+  self.running = true;  // the thread that chose us counted us as running already
+  if (t) t->record(Kind::got, out[0].key);
+  return {Wait::packet, me.count};
+}
+// [/snippet get]
+
+// [snippet close]
+std::size_t Port::close() {
+  Core& c = *core_;
+  std::vector<Waiter*> released;
+  std::size_t dropped = 0;
+  {
+    std::lock_guard lock(c.mutex);
+    if (c.closed) return 0;
+    c.closed = true;
+    dropped = c.queue.size();
+    std::deque<Packet>().swap(c.queue);  // packets own nothing: dropping them frees only the queue
+    released.swap(c.waiters);
+    for (Waiter* w : released) {
+      w->status = Wait::closed;
+      w->count = 0;
+      w->handed = true;
+    }
+    c.note_counters_locked();
+  }
+  detail::unpark_all(released);
+  return dropped;
+}
+// [/snippet close]
+
+bool Port::closed() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->closed;
+}
+
+Port::Counters Port::counters() const {
+  std::lock_guard lock(core_->mutex);
+  return {core_->running, core_->waiters.size(), core_->queue.size(), core_->closed};
+}
+
+void Port::set_trace(Trace* trace) { core_->trace.store(trace, std::memory_order_release); }
+Trace* Port::trace() const { return core_->tracer(); }
+
+bool Port::is_associated() const { return detail::this_thread_association().core == core_; }
+
+}  // namespace evq::port

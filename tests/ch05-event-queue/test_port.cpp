@@ -1,0 +1,184 @@
+// The native port's own rules, seen through its counters: what the semantics suite cannot ask IOCP.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "evq/port/blocking_scope.hpp"
+#include "evq/port/port.hpp"
+#include "evq/test/support.hpp"
+
+using namespace std::chrono_literals;
+using evq::port::BlockingScope;
+using evq::port::Port;
+using evq::port::Wait;
+using evq::test::kDeadline;
+using evq::test::wait_until;
+
+TEST_CASE("post() decides at once: it hands a packet to a waiter only below the cap") {
+  Port port(1);
+  std::atomic<int> got{0};
+  std::atomic<bool> finish{false};
+  std::thread runner([&] {
+    if (port.get(kDeadline).got()) ++got;
+    wait_until([&] { return finish.load(); });
+  });
+  REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
+  port.post(1);
+  REQUIRE(wait_until([&] { return got.load() == 1; }));
+  CHECK(port.counters().running == 1);
+
+  std::thread waiter([&] {
+    if (port.get(kDeadline).got()) ++got;
+  });
+  REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
+  port.post(2);
+  Port::Counters c = port.counters();  // no waiting for anything: post() decided under the lock
+  CHECK_MESSAGE(c.queued == 1, "with the cap reached, the packet must be queued");
+  CHECK(c.waiting == 1);
+  CHECK(c.running == 1);
+  finish = true;
+  runner.join();  // the runner's exit frees the cap: the waiter gets packet 2
+  REQUIRE(wait_until([&] { return got.load() == 2; }));
+  waiter.join();
+  CHECK(port.counters().queued == 0);
+}
+
+// [snippet test-overshoot]
+TEST_CASE("after a blocking scope the running count overshoots the cap, and no waiter is released "
+          "until it falls back") {
+  Port port(1);
+  std::atomic<int> step{0};
+  std::atomic<bool> unblock{false}, again{false};
+  evq::port::GetResult last;
+  std::thread runner([&] {
+    REQUIRE(port.get(kDeadline).got());
+    {
+      BlockingScope blocking;  // running 1 -> 0: the port may release a waiter
+      step = 1;
+      wait_until([&] { return unblock.load(); });
+    }                          // running back up, above the cap
+    step = 2;
+    wait_until([&] { return again.load(); });
+    last = port.get(0ms);      // running -> 0 and takes the queued packet at once
+    step = 3;
+  });
+  REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
+  port.post(1);
+  REQUIRE(wait_until([&] { return step.load() == 1; }));
+
+  std::atomic<int> waiter_got{0};
+  std::atomic<bool> waiter_back{false};
+  std::thread waiter([&] {
+    while (port.get(kDeadline).got()) {
+      ++waiter_got;
+      wait_until([&] { return waiter_back.load(); });  // runs its packet until told to come back
+    }
+  });
+  REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
+  port.post(2);  // the runner is inside its scope: the waiter gets this one
+  REQUIRE(wait_until([&] { return waiter_got.load() == 1; }));
+  unblock = true;
+  REQUIRE(wait_until([&] { return step.load() == 2; }));
+  // Waiter running (got packet 2), runner back from its scope: 2 running, cap 1.
+  CHECK(port.counters().running == 2);
+  // The waiter comes back to get(): 2 -> 1 running, still the cap, so it waits.
+  waiter_back = true;
+  REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
+  port.post(3);
+  CHECK_MESSAGE(port.counters().queued == 1, "no waiter may be released while running >= cap");
+  again = true;
+  REQUIRE(wait_until([&] { return step.load() == 3; }));
+  CHECK(last.got());
+  CHECK(last.packet.key == 3);
+  runner.join();  // exits: the waiter may run; closing ends it
+  port.close();
+  waiter.join();
+  CHECK(waiter_got.load() == 1);
+}
+// [/snippet test-overshoot]
+
+TEST_CASE("a blocking scope outside any port, or nested, changes nothing") {
+  Port port(1);
+  {
+    BlockingScope outside;  // this thread never called get(): nothing to count
+  }
+  CHECK(port.counters().running == 0);
+  port.post(1);
+  REQUIRE(port.get(0ms).got());
+  CHECK(port.counters().running == 1);
+  {
+    BlockingScope outer;
+    CHECK(port.counters().running == 0);
+    {
+      BlockingScope inner;
+      CHECK(port.counters().running == 0);
+    }
+    CHECK(port.counters().running == 0);
+  }
+  CHECK(port.counters().running == 1);
+}
+
+TEST_CASE("a timed-out get() leaves the thread running; a thread that exits stops counting") {
+  Port port(2);
+  std::thread t([&] {
+    CHECK(port.get(10ms).status == Wait::timeout);
+    CHECK(port.counters().running == 1);
+    CHECK(port.is_associated());
+  });
+  t.join();
+  CHECK(port.counters().running == 0);
+  CHECK_FALSE(port.is_associated());
+}
+
+TEST_CASE("a get() on a second port moves the association and the running count") {
+  Port a(1), b(1);
+  a.post(1);
+  REQUIRE(a.get(0ms).got());
+  CHECK(a.is_associated());
+  CHECK(a.counters().running == 1);
+  CHECK(b.get(0ms).status == Wait::timeout);
+  CHECK(b.is_associated());
+  CHECK_FALSE(a.is_associated());
+  CHECK(a.counters().running == 0);
+  CHECK(b.counters().running == 1);
+}
+
+TEST_CASE("close drops queued packets, refuses posts and is idempotent") {
+  Port port(1);
+  for (int k = 0; k < 5; ++k) REQUIRE(port.post(static_cast<std::uint64_t>(k)));
+  CHECK(port.close() == 5);
+  CHECK(port.close() == 0);
+  CHECK(port.closed());
+  CHECK_FALSE(port.post(6));
+  CHECK(port.get(0ms).status == Wait::closed);
+  CHECK(port.counters().queued == 0);
+  CHECK_FALSE(port.is_associated());
+}
+
+TEST_CASE("the port can be destroyed while a thread that used it lives on") {
+  std::thread t;
+  std::atomic<bool> finish{false};
+  {
+    Port port(1);
+    port.post(1);
+    t = std::thread([&] {
+      CHECK(port.get(kDeadline).got());
+      wait_until([&] { return finish.load(); });
+    });
+    REQUIRE(wait_until([&] { return port.counters().running == 1; }));
+  }  // destroyed while the thread is still associated: its shared state outlives the Port
+  finish = true;
+  t.join();  // thread exit touches the shared state; ASan would catch a use after free
+}
+
+TEST_CASE("get_many wants room for at least one packet") {
+  Port port(1);
+  std::span<evq::port::Packet> none;
+  CHECK_THROWS_AS(port.get_many(none, 0ms), std::invalid_argument);
+}
+
+TEST_CASE("concurrency 0 is the CPU count") {
+  Port port;
+  CHECK(port.concurrency() == evq::port::cpu_count());
+  CHECK(evq::port::cpu_count() >= 1);
+}
