@@ -1,0 +1,143 @@
+// Bad input answered with errors, never a crash or a hang: bad descriptors, unknown or unemulated
+// filters and flags, bad timer values, bad timeouts, a closed kqueue.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "evq/common/error.hpp"
+#include "evq/common/net.hpp"
+#include "kq_test.hpp"
+
+using namespace evq::kq;
+using namespace evq::kq::test;
+
+TEST_CASE("a descriptor that is not open is refused with EBADF") {
+  EVQ_KQ_PLATFORM_NOTE();
+  Kqueue kq;
+  CHECK(answer(kq, change(static_cast<uintptr_t>(-1), EVFILT_READ, EV_ADD)) == EBADF);
+  CHECK(answer(kq, change(1'000'000, EVFILT_WRITE, EV_ADD)) == EBADF);
+  try {
+    kq.apply(change(1'000'000, EVFILT_READ, EV_ADD));
+    FAIL("apply() should throw for a bad descriptor");
+  } catch (const std::system_error& e) {
+    CHECK(e.code().value() == EBADF);
+    CHECK_MESSAGE(std::string(e.what()).find("EVFILT_READ") != std::string::npos,
+                  "the error names the change: " << e.what());
+  }
+}
+
+TEST_CASE("an unknown filter is refused with EINVAL") {
+  EVQ_KQ_PLATFORM_NOTE();
+  Kqueue kq;
+  CHECK(answer(kq, change(1, -100, EV_ADD)) == EINVAL);
+  CHECK(answer(kq, change(1, 0, EV_ADD)) == EINVAL);
+}
+
+TEST_CASE("the emulation refuses, with EINVAL and a reason, what it does not emulate") {
+  EVQ_KQ_PLATFORM_NOTE();
+  if (!kEmulated) {
+    MESSAGE("a real kqueue supports these filters and flags: nothing to check here");
+    return;
+  }
+#ifdef EVQ_KQUEUE_EMULATION
+  Kqueue kq;
+  evq::TcpPair pair = evq::tcp_pair();
+  CHECK(answer(kq, change(id(pair.server.get()), EVFILT_VNODE, EV_ADD)) == EINVAL);
+  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "not emulated"), kqueue_emulation_why());
+  CHECK(answer(kq, change(1, EVFILT_SIGNAL, EV_ADD)) == EINVAL);
+  CHECK(answer(kq, change(1, EVFILT_PROC, EV_ADD)) == EINVAL);
+  CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD | EV_FORCEONESHOT)) == EINVAL);
+  CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD, NOTE_LOWAT, 10)) == EINVAL);
+  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "NOTE_LOWAT"), kqueue_emulation_why());
+  // A regular file: FreeBSD watches it as a vnode; epoll cannot, so the emulation refuses it.
+  std::FILE* file = std::tmpfile();
+  REQUIRE(file);
+  CHECK(answer(kq, change(id(::fileno(file)), EVFILT_READ, EV_ADD)) == EINVAL);
+  MESSAGE("emulation: " << kqueue_emulation_why());
+  std::fclose(file);
+  try {
+    kq.apply(change(1, EVFILT_SIGNAL, EV_ADD));
+    FAIL("apply() should throw");
+  } catch (const std::system_error& e) {
+    CHECK_MESSAGE(std::string(e.what()).find("kqueue emulation") != std::string::npos,
+                  "the exception carries the emulation's reason: " << e.what());
+  }
+#endif
+}
+
+TEST_CASE("bad timer values are refused with EINVAL") {
+  EVQ_KQ_PLATFORM_NOTE();
+  Kqueue kq;
+  CHECK(answer(kq, change(1, EVFILT_TIMER, EV_ADD, NOTE_MSECONDS, -5)) == EINVAL);
+  CHECK(answer(kq, change(1, EVFILT_TIMER, EV_ADD, NOTE_SECONDS | NOTE_MSECONDS, 5)) == EINVAL);
+  CHECK_MESSAGE(answer(kq, change(1, EVFILT_TIMER, EV_DELETE)) == ENOENT, "the refused timers were not added");
+}
+
+TEST_CASE("kevent() on something that is not a kqueue, or on a closed one, fails with EBADF") {
+  EVQ_KQ_PLATFORM_NOTE();
+  struct kevent ev {};
+  timespec zero{};
+  errno = 0;
+  CHECK(::kevent(-1, nullptr, 0, &ev, 1, &zero) == -1);
+  CHECK(errno == EBADF);
+  evq::TcpPair pair = evq::tcp_pair();
+  errno = 0;
+  CHECK(::kevent(pair.server.get(), nullptr, 0, &ev, 1, &zero) == -1);
+  CHECK(errno == EBADF);
+  int closed_fd;
+  {
+    Kqueue kq;
+    closed_fd = kq.fd();
+  }
+  errno = 0;
+  CHECK(::kevent(closed_fd, nullptr, 0, &ev, 1, &zero) == -1);
+  CHECK(errno == EBADF);
+}
+
+TEST_CASE("an invalid timeout is refused with EINVAL") {
+  EVQ_KQ_PLATFORM_NOTE();
+  Kqueue kq;
+  struct kevent ev {};
+  timespec bad{0, 2'000'000'000};
+  errno = 0;
+  CHECK(::kevent(kq.fd(), nullptr, 0, &ev, 1, &bad) == -1);
+  CHECK(errno == EINVAL);
+  timespec negative{-1, 0};
+  CHECK(::kevent(kq.fd(), nullptr, 0, &ev, 1, &negative) == -1);
+  CHECK(errno == EINVAL);
+}
+
+TEST_CASE("a new kqueue that reuses a closed one's number starts empty") {
+  EVQ_KQ_PLATFORM_NOTE();
+  int first_fd;
+  {
+    Kqueue first;
+    first_fd = first.fd();
+    first.apply(change(1, EVFILT_USER, EV_ADD));
+    first.apply(change(1, EVFILT_USER, 0, NOTE_TRIGGER));
+  }
+  Kqueue second;
+  if (second.fd() != first_fd) MESSAGE("the number was not reused this time; the check still holds");
+  CHECK_MESSAGE(pending(second).empty(), "the closed kqueue's triggered event must not leak into a new one");
+  CHECK(answer(second, change(1, EVFILT_USER, EV_DELETE)) == ENOENT);
+}
+
+TEST_CASE("closed kqueues give back their descriptors") {
+  EVQ_KQ_PLATFORM_NOTE();
+  { Kqueue warm_up; }
+  { Kqueue warm_up_again; }  // the emulation frees a closed kqueue's helpers at the next kqueue()
+  const int before = evq::test::open_fd_count();
+  for (int i = 0; i < 20; ++i) {
+    Kqueue kq;
+    for (uintptr_t t = 1; t <= 5; ++t) kq.apply(change(t, EVFILT_TIMER, EV_ADD, NOTE_SECONDS, 60));
+  }
+  { Kqueue last; }
+  if (kEmulated)
+    MESSAGE("emulation: close() cannot be intercepted, so a closed kqueue's timerfds and eventfd are "
+            "freed when the next kqueue() is made (or its number is used again)");
+  CHECK_MESSAGE(evq::test::open_fd_count() <= before + 1,
+                "20 kqueues with 5 timers each were closed; descriptors open before: " << before
+                    << ", now: " << evq::test::open_fd_count());
+}
