@@ -1,0 +1,166 @@
+// bench_echo: loopback echo throughput, 64 connections in ping-pong with small messages, against
+// ch02's raw epoll server and this chapter's EchoServer on each backend, in the same run.
+//
+//   bench_echo                                   # defaults: 64 connections, 64-byte messages, 3 rounds
+//   bench_echo --seconds 3 --rounds 5 --csv out.csv
+//
+// Each round runs every server once, in turn, so slow drift on a shared machine hits all of them;
+// the table shows each server's median over the rounds and its ratio to raw epoll's median.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "evq/common/cli.hpp"
+#include "evq/common/net.hpp"
+#include "evq/completion/backends.hpp"
+#include "evq/completion/echo_server.hpp"
+#include "evq/epoll/echo_server.hpp"
+#include "load.hpp"
+
+using namespace evq::completion;
+
+namespace {
+
+struct Settings {
+  int connections;
+  std::size_t size;
+  double warmup, seconds;
+};
+
+// [snippet bench-run]
+// Starts one server on its own thread, runs the load against it from this thread, stops it.
+bench::LoadResult run_server(const std::string& server, const Settings& s) {
+  evq::UniqueFd listener = evq::listen_loopback(evq::Family::v4, 1024);
+  std::uint16_t port = evq::local_port(listener.get());
+  std::function<void()> stop;
+  std::thread thread;
+  std::unique_ptr<evq::epoll::EchoServer> raw;
+  std::unique_ptr<CompletionQueue> queue;
+  std::unique_ptr<EchoServer> completion;
+  if (server == "raw epoll") {  // ch02's edge-triggered server: the baseline
+    raw = std::make_unique<evq::epoll::EchoServer>(std::move(listener));
+    thread = std::thread([&] { raw->run(); });
+    stop = [&] { raw->stop(); };
+  } else {                      // this chapter's one server, on the backend named `server`
+    queue = open_queue(server);
+    completion = std::make_unique<EchoServer>(*queue, listener.get());
+    thread = std::thread([&] { completion->run(); });
+    stop = [&] { completion->stop(); };
+  }
+  bench::LoadResult r = bench::run_load(port, s.connections, s.size, std::chrono::duration<double>(s.warmup),
+                                        std::chrono::duration<double>(s.seconds));
+  stop();
+  thread.join();
+  return r;
+}
+// [/snippet bench-run]
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string target_of(const std::string& server) {
+  if (server == "epoll") return ">= 0.90x";
+  if (server == "io_uring") return ">= 1.00x";
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  evq::Cli cli("bench_echo", "Echo throughput over loopback: ch02's raw epoll server vs this chapter's server on each backend.");
+  cli.option("seconds", "measured seconds per server per round", "2");
+  cli.option("warmup", "seconds of unmeasured load before each measurement", "0.3");
+  cli.option("rounds", "rounds; each runs every server once", "3");
+  cli.option("connections", "client connections in ping-pong", "64");
+  cli.option("size", "message size in bytes", "64");
+  cli.option("servers", "comma-separated: raw-epoll,epoll,kqueue,io_uring, or all", "all");
+  cli.option("csv", "write one row per server and round (plus medians) to this file", "bench_echo.csv");
+  cli.epilog("Build it with the release preset for real numbers: tools/lab bench ch04.\n"
+             "Only 127.0.0.1 is used; the load runs on one thread, the server on another.");
+  cli.parse(argc, argv);
+  Settings s{static_cast<int>(cli.get_int("connections", 1, 10000)),
+             static_cast<std::size_t>(cli.get_int("size", 1, 60000)), 0, 0};
+  try {
+    s.seconds = std::stod(cli.get("seconds"));
+    s.warmup = std::stod(cli.get("warmup"));
+  } catch (const std::exception&) {
+    cli.fail("--seconds and --warmup take a number of seconds, like 2 or 0.5");
+  }
+  if (s.seconds <= 0 || s.seconds > 600 || s.warmup < 0 || s.warmup > 60)
+    cli.fail("--seconds must be in (0, 600] and --warmup in [0, 60]");
+  int rounds = static_cast<int>(cli.get_int("rounds", 1, 100));
+
+  std::vector<std::string> servers;
+  std::string wanted = "," + cli.get("servers") + ",";
+  bool all = wanted == ",all,";
+  if (all || wanted.find(",raw-epoll,") != std::string::npos) servers.push_back("raw epoll");
+  for (const BackendInfo& b : backends()) {
+    if (!all && wanted.find("," + b.name + ",") == std::string::npos) continue;
+    if (b.usable) servers.push_back(b.name);
+    else if (!all) cli.fail(fmt::format("backend {} cannot run here: {}", b.name, b.why_not));
+    else fmt::print("(backend {} not measured: {})\n", b.name, b.why_not);
+  }
+  if (servers.empty()) cli.fail("no server to measure; --servers takes raw-epoll,epoll,kqueue,io_uring or all");
+
+#ifndef NDEBUG
+  fmt::print("NOTE: this is not an optimised build; the figures mean little (use tools/lab bench ch04)\n");
+#endif
+  fmt::print("{} connections, {}-byte messages, {} round(s) of {} s per server (+{} s warm-up)\n", s.connections,
+             s.size, rounds, s.seconds, s.warmup);
+  std::FILE* csv = std::fopen(cli.get("csv").c_str(), "w");
+  if (!csv) cli.fail(fmt::format("cannot write {}", cli.get("csv")));
+  fmt::print(csv, "server,round,round_trips,seconds,round_trips_per_second,ratio_to_raw_epoll\n");
+
+  std::map<std::string, std::vector<double>> rates;
+  bool failed = false;
+  for (int round = 1; round <= rounds; ++round) {
+    std::map<std::string, double> this_round;
+    for (const std::string& server : servers) {
+      bench::LoadResult r = run_server(server, s);
+      if (!r.error.empty()) {
+        fmt::print("round {} {}: FAILED: {}\n", round, server, r.error);
+        failed = true;
+        continue;
+      }
+      double rate = static_cast<double>(r.round_trips) / r.seconds;
+      this_round[server] = rate;
+      rates[server].push_back(rate);
+      fmt::print("round {} {:<10} {:>12.0f} round trips/s\n", round, server, rate);
+      std::fflush(stdout);
+    }
+    for (const auto& [server, rate] : this_round) {
+      double base = this_round.contains("raw epoll") ? this_round["raw epoll"] : 0;
+      fmt::print(csv, "{},{},{:.0f},{:.3f},{:.0f},{}\n", server, round, rate * s.seconds, s.seconds, rate,
+                 base > 0 ? fmt::format("{:.3f}", rate / base) : "");
+    }
+  }
+
+  double base = rates.contains("raw epoll") ? median(rates["raw epoll"]) : 0;
+  fmt::print("\n{:<12} {:>22} {:>20} {:>10}\n", "server", "median round trips/s", "ratio to raw epoll", "target");
+  fmt::print("{}\n", std::string(67, '-'));
+  for (const std::string& server : servers) {
+    if (!rates.contains(server)) continue;
+    double m = median(rates[server]);
+    std::string ratio = base > 0 ? fmt::format("{:.2f}x", m / base) : "-";
+    std::string target = target_of(server);
+    if (!target.empty() && base > 0) {
+      double want = server == "epoll" ? 0.9 : 1.0;
+      target += m / base >= want ? " met" : " MISSED";
+    }
+    fmt::print("{:<12} {:>22.0f} {:>20} {:>10}\n", server, m, ratio, target);
+    fmt::print(csv, "{},median,,,{:.0f},{}\n", server, m, base > 0 ? fmt::format("{:.3f}", m / base) : "");
+  }
+  std::fclose(csv);
+  fmt::print("\nCSV written to {}\n", cli.get("csv"));
+  return failed ? 1 : 0;
+}

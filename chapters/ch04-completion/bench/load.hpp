@@ -1,0 +1,23 @@
+// The benchmark's load: N loopback connections in ping-pong, each with one small message in flight,
+// driven by one thread over raw epoll. Every echo is checked byte for byte.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace evq::completion::bench {
+
+struct LoadResult {
+  std::uint64_t round_trips = 0;   // echoes received and verified in the measured window
+  double seconds = 0;              // the measured window
+  std::string error;               // empty when every echo matched
+};
+
+// Connects `connections` clients to 127.0.0.1:port, warms up for `warmup`, then counts round trips
+// for `duration`. Closes every connection before returning.
+LoadResult run_load(std::uint16_t port, int connections, std::size_t message_size,
+                    std::chrono::duration<double> warmup, std::chrono::duration<double> duration);
+
+}  // namespace evq::completion::bench
