@@ -1,5 +1,8 @@
 // Both echo servers under the same tests: many concurrent clients, large messages that need
 // EPOLLOUT, peers that half-close or reset mid-stream. The server must survive and leak no fd.
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <thread>
 
 #include "ch02_test.hpp"
@@ -73,6 +76,55 @@ TEST_CASE_TEMPLATE("messages larger than the socket buffers are echoed whole (th
   EchoLoadResult r = run_echo_clients({.port = running.server->port(), .clients = 4, .messages = 5, .message_size = 60000});
   CHECK_MESSAGE(r.ok(), report(r));
   CHECK(r.bytes_verified == 4u * 5u * 60000u);
+}
+
+TEST_CASE_TEMPLATE("a client that stops reading makes the server wait for EPOLLOUT, then every byte arrives", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+  INFO(Kind::name);
+  Running<Kind> running;
+  UniqueFd client = connect_loopback(running.server->port());
+  // A small receive buffer on our side (it also stops the kernel growing it) and more data than
+  // the server's send buffer can hold (net.ipv4.tcp_wmem allows 4 MiB by default): the server
+  // must find its echo blocked, park it and wait for EPOLLOUT.
+  int small = 64 * 1024;
+  REQUIRE(::setsockopt(client.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  timeval deadline{10, 0};  // a server that never resumes fails the test instead of hanging it
+  REQUIRE(::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline) == 0);
+  REQUIRE(::setsockopt(client.get(), SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof deadline) == 0);
+  const std::size_t total = 16u << 20;
+  std::string chunk;
+  std::string writer_error;
+  std::jthread writer([&] {
+    try {
+      for (std::size_t sent = 0; sent < total; sent += chunk.size()) {
+        fill_message(chunk, 0, static_cast<int>(sent >> 16), 1u << 16);
+        write_all(client.get(), chunk);
+      }
+    } catch (const std::exception& e) {
+      writer_error = e.what();
+    }
+  });
+  bool waited = evq::test::wait_until([&] { return running.server->stats().write_waits > 0; });
+  CHECK_MESSAGE(waited, "the client read nothing, yet the server never waited for EPOLLOUT");
+  std::string expected, got;
+  std::size_t received = 0;
+  bool same = true;
+  std::string reader_error;
+  try {
+    while (received < total && same) {  // now read it all back, 64 KiB at a time
+      fill_message(expected, 0, static_cast<int>(received >> 16), 1u << 16);
+      got = read_exact(client.get(), expected.size());
+      same = got == expected;
+      received += got.size();
+      if (got.empty()) break;
+    }
+  } catch (const std::exception& e) {
+    reader_error = e.what();
+  }
+  writer.join();
+  CHECK_MESSAGE(writer_error.empty(), "writing: " << writer_error);
+  CHECK_MESSAGE(reader_error.empty(), "reading the echo back: " << reader_error);
+  CHECK_MESSAGE(same, "the echo differs in the 64 KiB block at offset " << received - got.size());
+  CHECK(received == total);
 }
 
 TEST_CASE("both triggers serve over IPv6 loopback too") {

@@ -79,8 +79,8 @@ int run_echo_demo(const Cli& cli, Narrator& n,
   server->report(n);
   fmt::print("\nresult: {} of {} clients verified {} bytes of echoes in {:.3f} s\n", result.clients_ok,
              load.clients, result.bytes_verified, result.elapsed.count());
-  fmt::print("server: accepted {}, closed {}, echoed {} bytes, {} epoll_wait wake-ups\n", s.accepted,
-             s.closed, s.bytes_echoed, s.wakeups);
+  fmt::print("server: accepted {}, closed {}, echoed {} bytes, {} epoll_wait wake-ups, {} waits for EPOLLOUT\n",
+             s.accepted, s.closed, s.bytes_echoed, s.wakeups, s.write_waits);
   for (const std::string& e : result.errors) fmt::print(stderr, "error: {}\n", e);
   bool ok = result.ok() && result.clients_ok == load.clients;
   fmt::print("{}\n", ok ? "OK: every echo matched" : "FAILED: see the errors above");

@@ -9,7 +9,7 @@ int main(int argc, char** argv) try {
                        "EPOLLIN|EPOLLOUT|EPOLLET and every event is drained until EAGAIN.");
   demo::add_echo_options(cli);
   cli.epilog("Watch for: no epoll_ctl(MOD) at all after the ADD; fewer wake-ups than echo_level for\n"
-             "the same load. See notes/ch02-epoll.md, 'Edge-triggered'.");
+             "the same load. See notes/ch02-epoll.md, 'The echo server'.");
   cli.parse(argc, argv);
   Narrator n(!cli.has("quiet"));
   n.title("echo_edge: edge-triggered epoll echo server");

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "echo_connection.hpp"
+#include "narration_budget.hpp"
 #include "evq/common/net.hpp"
 #include "evq/epoll/nonblocking.hpp"
 #include "evq/epoll/poll.hpp"
@@ -33,24 +34,13 @@ struct EchoServer::State {
   Wakeup wakeup;
   detail::ConnectionTable table;
   std::atomic<bool> stopping{false};
-  Counter accepted, closed, echoed, wakeups;
-  int narrated = 0;
+  Counter accepted, closed, echoed, wakeups, write_waits;
+  detail::NarrationBudget say;
 
   State(UniqueFd l, EchoServerOptions o)
-      : options(o), listener(std::move(l)), table(o.buffer_size) {}
+      : options(o), listener(std::move(l)), table(o.buffer_size), say(o.narrator, o.narrate_limit) {}
 
   bool edge() const { return options.trigger == Trigger::edge; }
-
-  // Per-event narration, rationed so a demo with many clients stays readable.
-  template <typename... Args>
-  void tell(fmt::format_string<Args...> format, Args&&... args) {
-    if (!options.narrator || narrated > options.narrate_limit) return;
-    if (narrated++ == options.narrate_limit) {
-      options.narrator->aside("further events are served without narration");
-      return;
-    }
-    options.narrator->step(format, std::forward<Args>(args)...);
-  }
 
   void accept_all();
   void serve(Token token, std::uint32_t flags);
@@ -87,7 +77,7 @@ void EchoServer::stop() {
 
 EchoStats EchoServer::stats() const {
   const State& s = *state_;
-  return {s.accepted.get(), s.closed.get(), s.echoed.get(), s.wakeups.get()};
+  return {s.accepted.get(), s.closed.get(), s.echoed.get(), s.wakeups.get(), s.write_waits.get()};
 }
 
 void EchoServer::run() { state_->run(); }
@@ -105,7 +95,8 @@ void EchoServer::State::accept_all() {
     table.find(token)->interest = interest;
     poll.registry().add(fd, token, interest);
     accepted.add(1);
-    tell("accept4 -> fd {}; epoll_ctl(ADD, fd {}, {})", fd, fd, describe(interest));
+    if (say.wants(say.accept))
+      say.tell(say.accept, "accept4 -> fd {}; epoll_ctl(ADD, fd {}, {})", fd, fd, describe(interest));
   }
 }
 // [/snippet echo-accept]
@@ -118,19 +109,25 @@ void EchoServer::State::serve(Token token, std::uint32_t flags) {
   auto policy = edge() ? detail::ReadPolicy::drain : detail::ReadPolicy::once;
   detail::Next next = detail::pump(*c, table.buffer_size(), policy, bytes);
   echoed.add(bytes);
-  tell("fd {}: {} -> echoed {} bytes, now waiting to {}", c->fd.get(), describe(flags), bytes,
-       next == detail::Next::read ? "read" : next == detail::Next::write ? "write" : "close");
+  int fd = c->fd.get();
+  if (say.wants(say.io)) say.tell(say.io, "fd {}: {} -> echoed {} bytes", fd, describe(flags), bytes);
   if (next == detail::Next::close) {
+    say.tell(say.close, "fd {}: end of stream or error -> close(fd {})", fd, fd);
     table.erase(token);  // close() also takes it out of the epoll set
     closed.add(1);
     return;
   }
+  if (next == detail::Next::write) write_waits.add(1);
   if (edge()) return;  // registered once for both directions: nothing to change
   // Level-triggered: watch only for what we wait for, or a writable socket would wake us for ever.
   std::uint32_t wanted = next == detail::Next::write ? kLevelWrite : kLevelRead;
   if (wanted != c->interest) {
-    poll.registry().modify(c->fd.get(), token, wanted);
+    poll.registry().modify(fd, token, wanted);
     c->interest = wanted;
+    if (say.wants(say.interest))
+      say.tell(say.interest, "epoll_ctl(MOD, fd {}, {}): {}", fd, describe(wanted),
+               next == detail::Next::write ? "its send buffer is full, wait until it drains"
+                                           : "echo sent, back to waiting for input");
   }
 }
 // [/snippet echo-serve]

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "echo_connection.hpp"
+#include "narration_budget.hpp"
 #include "evq/common/net.hpp"
 #include "evq/epoll/nonblocking.hpp"
 #include "evq/epoll/poll.hpp"
@@ -26,26 +27,13 @@ struct OneshotEchoServer::State {
   std::mutex table_mutex;  // guards the table only; a connection belongs to the thread serving it
   detail::ConnectionTable table;
   std::atomic<bool> stopping{false};
-  std::atomic<std::uint64_t> accepted{0}, closed{0}, echoed{0}, wakeups{0};
+  std::atomic<std::uint64_t> accepted{0}, closed{0}, echoed{0}, wakeups{0}, write_waits{0};
   std::vector<std::atomic<std::uint64_t>> per_thread;
-  std::mutex narrate_mutex;
-  int narrated = 0;
+  detail::NarrationBudget say;
 
   State(UniqueFd l, OneshotEchoServerOptions o)
       : options(o), listener(std::move(l)), table(o.buffer_size),
-        per_thread(static_cast<std::size_t>(o.threads)) {}
-
-  template <typename... Args>
-  void tell(fmt::format_string<Args...> format, Args&&... args) {
-    if (!options.narrator) return;
-    std::lock_guard lock(narrate_mutex);
-    if (narrated > options.narrate_limit) return;
-    if (narrated++ == options.narrate_limit) {
-      options.narrator->aside("further events are served without narration");
-      return;
-    }
-    options.narrator->step(format, std::forward<Args>(args)...);
-  }
+        per_thread(static_cast<std::size_t>(o.threads)), say(o.narrator, o.narrate_limit) {}
 
   void accept_all(int worker);
   void serve(int worker, Token token);
@@ -78,7 +66,7 @@ void OneshotEchoServer::stop() {
 
 EchoStats OneshotEchoServer::stats() const {
   const State& s = *state_;
-  return {s.accepted.load(), s.closed.load(), s.echoed.load(), s.wakeups.load()};
+  return {s.accepted.load(), s.closed.load(), s.echoed.load(), s.wakeups.load(), s.write_waits.load()};
 }
 
 std::vector<std::uint64_t> OneshotEchoServer::events_per_thread() const {
@@ -105,8 +93,9 @@ void OneshotEchoServer::State::accept_all(int worker) {
       token = table.insert(std::move(a.fd));
     }
     accepted.fetch_add(1, std::memory_order_relaxed);
-    tell("[worker {}] accept4 -> fd {}; epoll_ctl(ADD, fd {}, {})", worker, fd, fd,
-         describe(kArmRead));
+    if (say.wants(say.accept))
+      say.tell(say.accept, "[worker {}] accept4 -> fd {}; epoll_ctl(ADD, fd {}, {})", worker, fd, fd,
+               describe(kArmRead));
     // After this line another worker may already be serving the connection: do not touch it.
     poll.registry().add(fd, token, kArmRead);
   }
@@ -129,16 +118,19 @@ void OneshotEchoServer::State::serve(int worker, Token token) {
   detail::Next next = detail::pump(*c, table.buffer_size(), detail::ReadPolicy::drain, bytes);
   echoed.fetch_add(bytes, std::memory_order_relaxed);
   if (next == detail::Next::close) {
-    tell("[worker {}] fd {}: finished, close", worker, c->fd.get());
+    say.tell(say.close, "[worker {}] fd {}: end of stream or error -> close(fd {})", worker,
+             c->fd.get(), c->fd.get());
     std::lock_guard lock(table_mutex);
     table.erase(token);
     closed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   int fd = c->fd.get();
+  if (next == detail::Next::write) write_waits.fetch_add(1, std::memory_order_relaxed);
   std::uint32_t interest = next == detail::Next::write ? kArmWrite : kArmRead;
-  tell("[worker {}] fd {}: echoed {} bytes; epoll_ctl(MOD, fd {}, {}) re-arms it", worker, fd,
-       bytes, fd, describe(interest));
+  if (say.wants(say.interest))
+    say.tell(say.interest, "[worker {}] fd {}: echoed {} bytes; epoll_ctl(MOD, fd {}, {}) re-arms it",
+             worker, fd, bytes, fd, describe(interest));
   // The re-arm is the hand-over: from here on the connection may be another worker's.
   c->handovers.fetch_add(1, std::memory_order_release);
   poll.registry().modify(fd, token, interest);

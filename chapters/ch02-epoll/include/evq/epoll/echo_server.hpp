@@ -29,14 +29,15 @@ struct EchoServerOptions {
   std::size_t buffer_size = 16 * 1024;  // per connection, allocated once per slot
   std::size_t max_events = 256;         // epoll_wait batch size
   Narrator* narrator = nullptr;         // null: silent. Used only from the thread that calls run().
-  int narrate_limit = 12;               // how many per-event steps to tell before going quiet
+  int narrate_limit = 4;  // per kind of step (accept, read/write, MOD, close) before going quiet
 };
 
 struct EchoStats {
   std::uint64_t accepted = 0;
   std::uint64_t closed = 0;
   std::uint64_t bytes_echoed = 0;
-  std::uint64_t wakeups = 0;  // epoll_wait calls that returned
+  std::uint64_t wakeups = 0;      // epoll_wait calls that returned
+  std::uint64_t write_waits = 0;  // times an echo found the send buffer full and waited for EPOLLOUT
   std::uint64_t open() const { return accepted - closed; }
 };
 
