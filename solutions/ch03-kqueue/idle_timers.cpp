@@ -20,7 +20,6 @@ IdleTimers::IdleTimers(Kqueue& kq, std::chrono::milliseconds idle)
 
 IdleTimers::~IdleTimers() = default;
 
-// [snippet idle-arm]
 namespace {
 // One EV_ONESHOT timer per connection: it fires once, then kqueue deletes it by itself. EV_ADD on a
 // timer that exists restarts it and drops any expiry not yet delivered: that is touch().
@@ -40,7 +39,6 @@ void IdleTimers::touch(int fd) {
   if (!state_->watched.count(fd)) throw std::out_of_range(fmt::format("fd {} is not watched", fd));
   state_->kq.apply(idle_timer(fd, state_->idle));
 }
-// [/snippet idle-arm]
 
 void IdleTimers::forget(int fd) {
   if (!state_->watched.erase(fd)) return;

@@ -41,7 +41,6 @@ void SizedWriter::send(std::string_view bytes) {
   state_->set_write_filter(true);  // ask kqueue to tell us when there is room
 }
 
-// [snippet sized-write]
 std::size_t SizedWriter::on_writable(const struct kevent& ev) {
   State& s = *state_;
   if (ev.flags & EV_EOF) {  // the reader is gone; fflags has the socket error, if any
@@ -61,7 +60,6 @@ std::size_t SizedWriter::on_writable(const struct kevent& ev) {
   if (s.queue.empty()) s.set_write_filter(false);  // nothing left: stop the events
   return static_cast<std::size_t>(n);
 }
-// [/snippet sized-write]
 
 std::size_t SizedWriter::queued() const { return state_->queue.size(); }
 bool SizedWriter::registered() const { return state_->registered; }

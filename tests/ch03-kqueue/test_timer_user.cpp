@@ -30,6 +30,7 @@ TEST_CASE("a periodic EVFILT_TIMER keeps firing, and stays registered") {
     auto ev = wait_for(kq, 7, EVFILT_TIMER);
     REQUIRE_MESSAGE(ev, "tick " << i << " never came");
     CHECK(ev->data >= 1);
+    CHECK_MESSAGE((ev->flags & EV_CLEAR), "a timer always behaves as EV_CLEAR, and says so: " << describe(*ev));
   }
   CHECK(answer(kq, change(7, EVFILT_TIMER, EV_DELETE)) == 0);
 }

@@ -182,15 +182,20 @@ bool EchoServer::State::flush(Connection* c) {
     close(c, /*reset=*/true);  // EPIPE, ECONNRESET: the peer is gone
     return false;
   }
+  // [snippet echo-write-toggle]
+  // Watch writability only while something waits to be sent; otherwise an idle, writable socket
+  // would be reported on every call. The change rides along with the next kevent().
   const bool want_write = !c->out.empty();
   if (want_write != c->write_enabled) {
     c->write_enabled = want_write;
     changes.push_back(change(static_cast<uintptr_t>(c->fd.get()), EVFILT_WRITE,
                              want_write ? EV_ENABLE : EV_DISABLE, 0, 0, c));
   }
+  // [/snippet echo-write-toggle]
   return true;
 }
 
+// [snippet echo-close]
 void EchoServer::State::close(Connection* c, bool reset) {
   const auto ident = static_cast<uintptr_t>(c->fd.get());
   // Changes still queued for this descriptor would fail (EBADF) once it is closed: drop them.
@@ -204,5 +209,6 @@ void EchoServer::State::close(Connection* c, bool reset) {
   closed_this_batch.push_back(std::move(it->second));
   connections.erase(it);
 }
+// [/snippet echo-close]
 
 }  // namespace evq::kq

@@ -73,7 +73,7 @@ extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges,
     errno = EINVAL;
     return -1;
   }
-  if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000)) {
+  if (nevents > 0 && timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000)) {
     evq::kq_emulation::set_why("the timeout is not a valid timespec");
     errno = EINVAL;
     return -1;

@@ -30,6 +30,7 @@ constexpr std::uint32_t kFdInterest = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 constexpr unsigned short kActions = EV_ADD | EV_DELETE | EV_ENABLE | EV_DISABLE;
 constexpr unsigned short kBehaviour = EV_ONESHOT | EV_CLEAR | EV_DISPATCH | EV_RECEIPT;
+constexpr unsigned short kSystemFlags = 0xf000;  // FreeBSD's EV_SYSFLAGS: EV_EOF, EV_ERROR and two more
 
 const char* filter_name(short filter) {
   switch (filter) {
@@ -73,10 +74,10 @@ bool KqueueState::still_mine() const {
 
 // ---- the registry -------------------------------------------------------------------------------
 
-// [snippet apply-change]
 int KqueueState::apply(const struct kevent& change) {
-  // FreeBSD ignores its output flags on input, so a returned event can be passed back as a change.
-  unsigned short flags = change.flags & ~(EV_EOF | EV_ERROR);
+  // FreeBSD clears its system flags (EV_EOF, EV_ERROR...) on input, so a returned event can be
+  // passed back as a change.
+  unsigned short flags = change.flags & ~kSystemFlags;
   if (flags & ~(kActions | kBehaviour)) {
     set_why(fmt::format("flags 0x{:x} are not emulated (emulated: EV_ADD EV_DELETE EV_ENABLE "
                         "EV_DISABLE EV_ONESHOT EV_CLEAR EV_DISPATCH EV_RECEIPT)",
@@ -106,6 +107,7 @@ int KqueueState::apply(const struct kevent& change) {
   const Key key{change.ident, change.filter};
   auto found = knotes_.find(key);
   Knote* kn = found == knotes_.end() ? nullptr : found->second.get();
+  // [snippet apply-stale]
   if (kn && on_fd) {
     // On FreeBSD close() deletes a descriptor's knotes. epoll forgets a closed file too, but we
     // cannot see close(): if epoll no longer knows this descriptor, our knotes for it are stale.
@@ -117,6 +119,7 @@ int KqueueState::apply(const struct kevent& change) {
       kn = nullptr;
     }
   }
+  // [/snippet apply-stale]
 
   if (flags & EV_DELETE) {
     if (!kn) {
@@ -136,7 +139,10 @@ int KqueueState::apply(const struct kevent& change) {
     auto fresh = std::make_unique<Knote>();
     fresh->ident = change.ident;
     fresh->filter = change.filter;
-    fresh->flags = flags & (EV_ONESHOT | EV_CLEAR | EV_DISPATCH);  // fixed from now on
+    // Kept as given (without the actions) and reported back with every event, as FreeBSD does.
+    // Timers always behave as EV_CLEAR, and FreeBSD sets the flag on them to say so.
+    fresh->flags = flags & kBehaviour;
+    if (change.filter == EVFILT_TIMER) fresh->flags |= EV_CLEAR;
     int err = change.filter == EVFILT_TIMER ? arm_timer(change, *fresh)
               : on_fd                      ? add_fd_knote(change, *fresh)
                                            : 0;
@@ -148,6 +154,7 @@ int KqueueState::apply(const struct kevent& change) {
     if (int err = arm_timer(change, *kn)) return err;
   }
 
+  // [snippet apply-modify]
   // Any change that reaches an existing knote replaces its udata (FreeBSD does so unless
   // EV_KEEPUDATA, which the emulation does not offer).
   kn->udata = change.udata;
@@ -167,7 +174,7 @@ int KqueueState::apply(const struct kevent& change) {
   }
   return 0;
 }
-// [/snippet apply-change]
+// [/snippet apply-modify]
 
 int KqueueState::add_fd_knote(const struct kevent& change, Knote& kn) {
   const int fd = static_cast<int>(change.ident);
@@ -326,7 +333,6 @@ bool KqueueState::evaluate(Knote* kn, struct kevent& out, bool& gone) {
       if (::read(kn->timer.get(), &expired, sizeof expired) == sizeof expired)
         kn->expirations += static_cast<std::int64_t>(expired);
       out.data = kn->expirations;  // expirations since the last delivery
-      out.fflags = kn->fflags;
       return kn->expirations > 0;
     }
     case EVFILT_USER:
@@ -351,7 +357,7 @@ void KqueueState::after_delivery(Knote* kn) {
     kn->active = false;
     return;
   }
-  if ((kn->flags & EV_CLEAR) || kn->filter == EVFILT_TIMER) {  // state reset: wait for news
+  if (kn->flags & EV_CLEAR) {  // state reset: wait for news
     kn->active = false;
     return;
   }
@@ -423,6 +429,7 @@ int KqueueState::kevent(const struct kevent* changes, int nchanges, struct keven
   int answers = 0;
   for (int i = 0; i < nchanges; ++i) {
     const struct kevent change = changes[i];  // a copy: changelist and eventlist may be one array
+    if (change.filter == 0) continue;         // FreeBSD skips such entries without an answer
     const int err = apply(change);
     if (err == 0 && !(change.flags & EV_RECEIPT)) continue;
     if (answers == nevents) {

@@ -31,7 +31,7 @@ struct Knote {
   uintptr_t ident = 0;
   short filter = 0;
   unsigned short flags = 0;  // EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_RECEIPT as first added
-  unsigned fflags = 0;       // as last registered (timers report them back)
+  unsigned fflags = 0;       // as last registered (FreeBSD's kn_sfflags; not reported back)
   void* udata = nullptr;
   std::uint64_t ext[4] = {};
   bool enabled = true;

@@ -52,10 +52,12 @@ std::optional<TimerSpec> timer_spec(const struct kevent& change) {
     return spec;
   }
   spec.clock = CLOCK_MONOTONIC;
-  // A zero period would disarm a timerfd; FreeBSD treats it as the shortest period, and so do we.
-  std::int64_t amount = change.data == 0 ? 1 : change.data;
-  spec.value.it_value = to_timespec(amount, per_second);
-  if (!(change.flags & EV_ONESHOT)) spec.value.it_interval = spec.value.it_value;  // periodic
+  // A zero value would disarm a timerfd. FreeBSD makes a zero period one unit, and fires a zero
+  // oneshot at once: here, after one nanosecond.
+  const bool oneshot = change.flags & EV_ONESHOT;
+  if (change.data == 0 && oneshot) spec.value.it_value.tv_nsec = 1;
+  else spec.value.it_value = to_timespec(change.data == 0 ? 1 : change.data, per_second);
+  if (!oneshot) spec.value.it_interval = spec.value.it_value;  // periodic
   return spec;
 }
 
