@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   evq::Cli cli("iocp_basics", "The five steps of a completion port: create, lend a buffer, wait, find it filled.");
   cli.option("message", "what the client sends", "hello, completion port");
   cli.flag("quiet", "print only the received text");
-  cli.epilog("Try: build/dev/bin/ch01/iocp_basics.exe --message 'hi there'  (under Wine: tools/lab demo ch01)");
+  cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_basics.exe --message hi");
   cli.parse(argc, argv);
   try {
     return run(cli);

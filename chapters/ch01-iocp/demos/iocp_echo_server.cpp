@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   cli.flag("serve", "no clients: print the port and serve until --seconds pass");
   cli.option("seconds", "how long --serve serves", "30");
   cli.flag("quiet", "do not narrate");
-  cli.epilog("Try: tools/lab demo ch01, or build/dev/bin/ch01/iocp_echo_server.exe --clients 50 --messages 100");
+  cli.epilog("Try: tools/lab demo ch01, or tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_echo_server.exe --clients 50 --messages 100");
   cli.parse(argc, argv);
   try {
     return run(cli);

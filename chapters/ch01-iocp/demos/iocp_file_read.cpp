@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   cli.option("size", "bytes in the file", "10000");
   cli.option("chunk", "bytes per ReadFile", "4096");
   cli.flag("quiet", "do not narrate");
-  cli.epilog("Try: build/dev/bin/ch01/iocp_file_read.exe --size 100000 --chunk 65536");
+  cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_file_read.exe --size 100000 --chunk 65536");
   cli.parse(argc, argv);
   try {
     return run(cli);

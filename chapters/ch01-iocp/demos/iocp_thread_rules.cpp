@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   cli.option("trials", "how many times to run each experiment", "5");
   cli.option("waiters", "threads parked for the release-order experiment", "3");
   cli.option("grace-ms", "pause between parking threads (no API reports a parked thread)", "100");
-  cli.epilog("Try: build/dev/bin/ch01/iocp_thread_rules.exe --trials 20   (Wine 8: FIFO and no cap)");
+  cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_thread_rules.exe --trials 20   (Wine 8: FIFO and no cap)");
   cli.parse(argc, argv);
   try {
     return run(cli);
