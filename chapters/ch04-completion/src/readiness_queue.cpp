@@ -47,43 +47,44 @@ ReadinessQueue::SocketState& ReadinessQueue::state_of(int fd, const char* call) 
 
 void ReadinessQueue::accept(NativeSocket listener, UserData user_data) {
   SocketState& s = state_of(listener, "accept");
-  submit(listener, s.input, Pending{Op::accept, user_data});
+  submit(listener, s, s.input, Pending{Op::accept, user_data});
 }
 
 void ReadinessQueue::connect(NativeSocket fd, const Endpoint& to, UserData user_data) {
   SocketState& s = state_of(fd, "connect");
   Pending op{Op::connect, user_data};
   op.to = to;
-  submit(fd, s.output, op);
+  submit(fd, s, s.output, op);
 }
 
 void ReadinessQueue::read(NativeSocket fd, std::span<std::byte> buffer, UserData user_data) {
   SocketState& s = state_of(fd, "read");
-  submit(fd, s.input, Pending{Op::read, user_data, buffer.data(), buffer.size()});
+  submit(fd, s, s.input, Pending{Op::read, user_data, buffer.data(), buffer.size()});
 }
 
 void ReadinessQueue::write(NativeSocket fd, std::span<const std::byte> buffer, UserData user_data) {
   SocketState& s = state_of(fd, "write");
   // The queue only reads through this pointer; Pending keeps one pointer type for both directions.
-  submit(fd, s.output, Pending{Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size()});
+  submit(fd, s, s.output, Pending{Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size()});
 }
 
 // [snippet try-first]
-void ReadinessQueue::submit(int fd, std::deque<Pending>& queue, Pending op) {
+void ReadinessQueue::submit(int fd, SocketState& s, std::deque<Pending>& queue, Pending op) {
   ++pending_;
   // Try the syscall now, unless an earlier operation in the same direction is parked: it must go
   // first (order), and it is parked because the socket said EAGAIN, so we would only hear it again.
-  if (queue.empty() && attempt(fd, op) == Step::completed) return;
+  if (queue.empty() && attempt(fd, op, s.event_error) == Step::completed) return;
   queue.push_back(op);  // wait for the next readiness edge of this direction
 }
 // [/snippet try-first]
 
 // [snippet attempt]
-ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op) {
+ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_error) {
   for (;;) {  // loops only on EINTR, on a connection aborted before accept, and on a partial send
     switch (op.op) {
       case Op::read: {
         ssize_t n = ::recv(fd, op.data, op.size, 0);
+        if (n == 0 && event_error) return complete(op, 0, errno_code(event_error)), Step::completed;
         if (n >= 0) return complete(op, static_cast<std::size_t>(n), {}), Step::completed;  // 0: end of stream
         break;
       }
@@ -113,6 +114,7 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op) {
         int err = 0;
         socklen_t len = sizeof err;
         if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+        if (err == 0) err = event_error;
         if (err != 0) return complete(op, 0, errno_code(err)), Step::completed;
         sockaddr_storage peer{};
         socklen_t peer_len = sizeof peer;
@@ -142,10 +144,10 @@ void ReadinessQueue::complete(Pending& op, std::size_t bytes, std::error_code er
   ready_.push_back(std::move(c));
 }
 
-void ReadinessQueue::drive(int fd, std::deque<Pending>& queue) {
+void ReadinessQueue::drive(int fd, SocketState& s, std::deque<Pending>& queue) {
   // Edge-triggered: keep going until a syscall says EAGAIN (or the queue is empty), or the next edge
   // may never come.
-  while (!queue.empty() && attempt(fd, queue.front()) == Step::completed) queue.pop_front();
+  while (!queue.empty() && attempt(fd, queue.front(), s.event_error) == Step::completed) queue.pop_front();
 }
 
 // [snippet cancel]
@@ -197,8 +199,10 @@ std::size_t ReadinessQueue::wait(std::span<Completion> out, std::optional<std::c
     for (const Readiness& r : events_) {
       auto it = sockets_.find(r.fd);
       if (it == sockets_.end()) continue;  // detached since the event was queued
-      if (r.readable) drive(r.fd, it->second.input);
-      if (r.writable) drive(r.fd, it->second.output);
+      SocketState& s = it->second;
+      if (r.error && !s.event_error) s.event_error = r.error;
+      if (r.readable) drive(r.fd, s, s.input);
+      if (r.writable) drive(r.fd, s, s.output);
     }
     take_posts();
     skipped_poll_ = false;

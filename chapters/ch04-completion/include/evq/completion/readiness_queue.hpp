@@ -37,11 +37,13 @@ class ReadinessQueue : public CompletionQueue {
 
  protected:
   // One readiness report from the OS: `fd` may be read (or accepted on) / written (or is connected).
-  // An error or hang-up sets both: the retried syscall then reports what happened.
+  // An error or hang-up sets both: the retried syscall then reports what happened. `error` is a
+  // socket error the OS handed over with the event (kqueue's fflags with EV_EOF), 0 if none.
   struct Readiness {
     int fd;
     bool readable;
     bool writable;
+    int error = 0;
   };
 
   // Register `fd` for edge-triggered readability and writability; forget it.
@@ -67,13 +69,17 @@ class ReadinessQueue : public CompletionQueue {
   struct SocketState {
     std::deque<Pending> input;   // accept and read: wait for readable
     std::deque<Pending> output;  // connect and write: wait for writable
+    // A socket error that came with an event rather than from a syscall. Where reading it also
+    // cleared it (SO_ERROR, as ch03's emulation does to fill fflags), the retried syscall would
+    // report a clean end of stream, or a connect still in progress, instead of the error.
+    int event_error = 0;
   };
   enum class Step { completed, would_block };
 
   SocketState& state_of(int fd, const char* call);
-  void submit(int fd, std::deque<Pending>& queue, Pending op);
-  Step attempt(int fd, Pending& op);
-  void drive(int fd, std::deque<Pending>& queue);
+  void submit(int fd, SocketState& s, std::deque<Pending>& queue, Pending op);
+  Step attempt(int fd, Pending& op, int event_error);
+  void drive(int fd, SocketState& s, std::deque<Pending>& queue);
   void complete(Pending& op, std::size_t bytes, std::error_code error, OwnedSocket accepted = {});
   void take_posts();
 
