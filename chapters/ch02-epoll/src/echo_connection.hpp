@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -22,10 +21,6 @@ struct EchoConnection {
   std::size_t end = 0;
   std::uint32_t interest = 0;    // what epoll watches for now (the level-triggered server swaps it)
   std::uint32_t generation = 0;  // part of the token, so a stale event never reaches a new tenant
-  // The multithreaded server hands a connection from worker to worker through the kernel
-  // (EPOLL_CTL_MOD in one thread, epoll_wait in another). That orders the memory accesses, but
-  // ThreadSanitizer cannot see it, so the hand-over also goes through this release/acquire pair.
-  std::atomic<std::uint32_t> handovers{0};
 };
 
 // Tokens are (generation << 32 | slot). Two values at the top are kept for the loop's own fds.
