@@ -16,6 +16,7 @@ namespace evq::port::detail {
 struct Association {
   std::shared_ptr<Core> core;  // the port this thread is associated with, if any
   bool running = false;        // whether this thread is counted in core->running
+  Parker parker;               // where this thread sleeps when it waits in get()
 
   // Stop counting this thread in its port; if that lets a waiter run, release it.
   void leave();
@@ -23,12 +24,12 @@ struct Association {
   ~Association() { leave(); }
 };
 
-// The calling thread's association.
+// The calling thread's association, created on first use and destroyed when the thread exits.
 Association& this_thread_association();
 
 // Wakes the waiters collected under the lock, after it has been released.
 inline void unpark_all(const std::vector<Waiter*>& chosen) {
-  for (Waiter* w : chosen) w->parker.unpark();
+  for (Waiter* w : chosen) w->parker.unpark();  // after this, `w` may be gone
 }
 
 }  // namespace evq::port::detail

@@ -17,7 +17,8 @@ namespace evq::port::detail {
 
 // One thread parked in get()/get_many(), on its own stack.
 struct Waiter {
-  Parker parker;
+  explicit Waiter(Parker& own) : parker(own) {}
+  Parker& parker;  // the waiting thread's own
   std::span<Packet> out;  // where a hand-off writes the packet(s)
   std::size_t count = 0;
   Wait status = Wait::timeout;

@@ -3,6 +3,10 @@
 #include <stdexcept>
 #include <thread>
 
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
 #include "association.hpp"
 #include "core.hpp"
 
@@ -29,10 +33,27 @@ unsigned cpu_count() {
 
 namespace detail {
 
+#ifdef _WIN32
+// mingw-w64's thread_local destructors can run after the thread's emulated TLS was freed (seen as
+// crashes under Wine), so on Windows the association is a heap object in a fiber-local slot, whose
+// callback Windows runs at thread exit with the pointer itself.
+void WINAPI release_association(void* p) { delete static_cast<Association*>(p); }
+
+Association& this_thread_association() {
+  static const DWORD slot = ::FlsAlloc(&release_association);
+  auto* association = static_cast<Association*>(::FlsGetValue(slot));
+  if (!association) {
+    association = new Association;
+    ::FlsSetValue(slot, association);
+  }
+  return *association;
+}
+#else
 Association& this_thread_association() {
   thread_local Association association;
   return association;
 }
+#endif
 
 // [snippet leave]
 void Association::leave() {
@@ -132,7 +153,7 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
     return {Wait::timeout, 0};
   }
 
-  Waiter me;
+  Waiter me(self.parker);
   me.out = out;
   c.waiters.push_back(&me);  // on top of the stack: the next packet is ours
   if (t) {
