@@ -172,9 +172,9 @@ int KqueueState::apply(const struct kevent& change) {
     bool gone = false;
     if (evaluate(kn, ignored, gone)) activate(kn);
   }
+  // [/snippet apply-modify]
   return 0;
 }
-// [/snippet apply-modify]
 
 int KqueueState::add_fd_knote(const struct kevent& change, Knote& kn) {
   const int fd = static_cast<int>(change.ident);
