@@ -1,0 +1,218 @@
+// bench_port: post-to-get throughput and voluntary context switches per packet, one producer and a
+// pool of consumer threads, for three queues in one run:
+//   port   evq::port::Port (concurrency = CPUs), consumers loop on get()
+//   plain  a mutex + condition-variable queue, notify_one() per push
+//   asio   Boost.Asio's io_context (standalone asio): post() + run() on the same threads
+// Prints a table with ratios against the port and writes CSV. A benchmark, never a test: run it on
+// the release build (tools/lab bench ch05 runs build/release/bin/ch05/bench_port).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <asio.hpp>
+#include <fmt/core.h>
+
+#include "evq/common/cli.hpp"
+#include "evq/port/port.hpp"
+#include "evq/port/thread_pool.hpp"
+#include "plain_queue.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct alignas(64) Counter {
+  std::atomic<std::uint64_t> value{0};
+};
+
+struct Sample {
+  std::string name;
+  double seconds = 0;
+  double mpps = 0;
+  double vcsw_per_packet = 0;
+  double ivcsw_per_packet = 0;
+};
+
+long voluntary_switches() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_nvcsw;
+}
+long involuntary_switches() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_nivcsw;
+}
+
+std::uint64_t total(const std::vector<Counter>& counters) {
+  std::uint64_t sum = 0;
+  for (const Counter& c : counters) sum += c.value.load(std::memory_order_relaxed);
+  return sum;
+}
+
+// Runs one measurement: `start` launches the consumers, `produce` posts the packets (on this
+// thread), then we wait for the consumers to have handled them all and `stop` ends them.
+// Returns false if the run did not finish within `limit`.
+bool measure(Sample& s, std::uint64_t packets, std::vector<Counter>& counters,
+             const std::function<void()>& produce, const std::function<void()>& stop,
+             std::chrono::seconds limit) {
+  long vcsw0 = voluntary_switches(), ivcsw0 = involuntary_switches();
+  auto t0 = std::chrono::steady_clock::now();
+  produce();
+  auto deadline = t0 + limit;
+  while (total(counters) < packets) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      stop();
+      return false;
+    }
+    std::this_thread::sleep_for(200us);
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  long vcsw = voluntary_switches() - vcsw0, ivcsw = involuntary_switches() - ivcsw0;
+  stop();
+  s.seconds = std::chrono::duration<double>(t1 - t0).count();
+  s.mpps = static_cast<double>(packets) / s.seconds / 1e6;
+  s.vcsw_per_packet = static_cast<double>(vcsw) / static_cast<double>(packets);
+  s.ivcsw_per_packet = static_cast<double>(ivcsw) / static_cast<double>(packets);
+  return true;
+}
+
+// [snippet bench-port]
+bool run_port(Sample& s, std::uint64_t packets, unsigned threads, unsigned concurrency,
+              std::chrono::seconds limit) {
+  evq::port::Port port(concurrency);
+  std::vector<Counter> counters(threads);
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      while (port.get().got()) counters[i].value.fetch_add(1, std::memory_order_relaxed);
+    });
+  auto produce = [&] {
+    for (std::uint64_t k = 0; k < packets; ++k) port.post(k);
+  };
+  auto stop = [&] {
+    port.close();
+    for (auto& t : pool) t.join();
+  };
+  return measure(s, packets, counters, produce, stop, limit);
+}
+// [/snippet bench-port]
+
+bool run_plain(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit) {
+  evq::port::bench::PlainQueue queue;
+  std::vector<Counter> counters(threads);
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      while (queue.pop()) counters[i].value.fetch_add(1, std::memory_order_relaxed);
+    });
+  auto produce = [&] {
+    for (std::uint64_t k = 0; k < packets; ++k) queue.push(k);
+  };
+  auto stop = [&] {
+    queue.close();
+    for (auto& t : pool) t.join();
+  };
+  return measure(s, packets, counters, produce, stop, limit);
+}
+
+bool run_asio(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit) {
+  asio::io_context context(static_cast<int>(threads));
+  auto work = asio::make_work_guard(context);
+  std::vector<Counter> counters(threads);
+  std::vector<std::thread> pool;
+  thread_local unsigned my_index = 0;
+  for (unsigned i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      my_index = i;
+      context.run();
+    });
+  auto produce = [&] {
+    for (std::uint64_t k = 0; k < packets; ++k)
+      asio::post(context, [&counters] {
+        counters[my_index].value.fetch_add(1, std::memory_order_relaxed);
+      });
+  };
+  auto stop = [&] {
+    work.reset();
+    context.stop();
+    for (auto& t : pool) t.join();
+  };
+  return measure(s, packets, counters, produce, stop, limit);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const unsigned cpus = evq::port::cpu_count();
+  evq::Cli cli("bench_port",
+               "Post-to-get throughput and voluntary context switches per packet: one producer, a "
+               "pool of consumers, for evq::port::Port, a mutex+condvar queue and asio::io_context.");
+  cli.option("packets", "packets per run", "1000000");
+  cli.option("threads", "consumer threads (default: 2 x CPUs, the rule of thumb)", std::to_string(2 * cpus));
+  cli.option("concurrency", "the port's concurrency value (0: CPUs)", "0");
+  cli.option("runs", "runs per queue; the table shows the best", "3");
+  cli.option("limit", "seconds a single run may take before the benchmark gives up", "30");
+  cli.option("csv", "where to write the CSV", "bench_port.csv");
+  cli.epilog("Try: build/release/bin/ch05/bench_port --packets 2000000 --threads 4\n"
+             "     tools/lab bench ch05");
+  cli.parse(argc, argv);
+  const auto packets = static_cast<std::uint64_t>(cli.get_int("packets", 1000, 100'000'000));
+  const auto threads = static_cast<unsigned>(cli.get_int("threads", 1, 256));
+  const auto concurrency = static_cast<unsigned>(cli.get_int("concurrency", 0, 256));
+  const auto runs = static_cast<int>(cli.get_int("runs", 1, 20));
+  const std::chrono::seconds limit(cli.get_int("limit", 1, 600));
+
+  fmt::print("bench_port: {} packets, 1 producer, {} consumer threads, port concurrency {}, {} CPUs, "
+             "best of {}\n", packets, threads, concurrency == 0 ? cpus : concurrency, cpus, runs);
+  std::vector<Sample> best;
+  using Runner = std::function<bool(Sample&)>;
+  std::vector<std::pair<std::string, Runner>> queues = {
+      {"port", [&](Sample& s) { return run_port(s, packets, threads, concurrency, limit); }},
+      {"plain", [&](Sample& s) { return run_plain(s, packets, threads, limit); }},
+      {"asio", [&](Sample& s) { return run_asio(s, packets, threads, limit); }},
+  };
+  for (auto& [name, run] : queues) {
+    Sample top;
+    top.name = name;
+    for (int r = 0; r < runs; ++r) {
+      Sample s;
+      s.name = name;
+      if (!run(s)) {
+        fmt::print(stderr, "bench_port: a {} run did not finish within {}s; giving up\n", name, limit.count());
+        return 1;
+      }
+      if (s.mpps > top.mpps) top = s;
+    }
+    best.push_back(top);
+  }
+
+  const Sample& port = best[0];
+  fmt::print("\n{:<8} {:>12} {:>10} {:>14} {:>16} {:>12}\n", "queue", "Mpackets/s", "seconds",
+             "vol. cs/packet", "invol. cs/packet", "port is x");
+  for (const Sample& s : best)
+    fmt::print("{:<8} {:>12.2f} {:>10.3f} {:>14.4f} {:>16.4f} {:>12.2f}\n", s.name, s.mpps, s.seconds,
+               s.vcsw_per_packet, s.ivcsw_per_packet, port.mpps / s.mpps);
+
+  std::string path = cli.get("csv");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(std::fopen(path.c_str(), "w"), &std::fclose);
+  if (!csv) {
+    fmt::print(stderr, "bench_port: cannot write {}\n", path);
+    return 1;
+  }
+  fmt::print(csv.get(), "queue,packets,threads,concurrency,cpus,seconds,mpps,vcsw_per_packet,ivcsw_per_packet,port_speedup\n");
+  for (const Sample& s : best)
+    fmt::print(csv.get(), "{},{},{},{},{},{:.6f},{:.4f},{:.6f},{:.6f},{:.3f}\n", s.name, packets, threads,
+               concurrency == 0 ? cpus : concurrency, cpus, s.seconds, s.mpps, s.vcsw_per_packet,
+               s.ivcsw_per_packet, port.mpps / s.mpps);
+  fmt::print("\nwrote {}\n", path);
+  return 0;
+}
