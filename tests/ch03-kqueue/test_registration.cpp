@@ -256,3 +256,28 @@ TEST_CASE("closing a descriptor removes its events") {
   CHECK_MESSAGE(answer(kq, change(server, EVFILT_READ, EV_DELETE)) == EBADF,
                 "its number no longer names an open descriptor");
 }
+
+TEST_CASE("one kevent() call applies its changes first, then returns the events they make pending") {
+  EVQ_KQ_PLATFORM_NOTE();
+  Fixture f;
+  f.send("already here");
+  REQUIRE(evq::test::wait_until([&] {
+    int n = 0;
+    return ::ioctl(f.pair.server.get(), FIONREAD, &n) == 0 && n == 12;
+  }));
+  int tag = 0;
+  const struct kevent changes[] = {
+      change(f.server(), EVFILT_READ, EV_ADD, 0, 0, &tag),
+      change(9, EVFILT_USER, EV_ADD, NOTE_TRIGGER | NOTE_FFCOPY | 0x9),
+  };
+  std::vector<struct kevent> events(8);
+  events.resize(f.kq.kevent(changes, events, evq::test::kDeadline));
+  INFO("events: " << events.size());
+  bool read_seen = false, user_seen = false;
+  for (const struct kevent& ev : events) {
+    if (ev.filter == EVFILT_READ && ev.ident == f.server()) read_seen = ev.data == 12 && ev.udata == &tag;
+    if (ev.filter == EVFILT_USER && ev.ident == 9u) user_seen = ev.fflags == 0x9u;
+  }
+  CHECK_MESSAGE(read_seen, "the read registered by this very call reports the 12 bytes already there");
+  CHECK_MESSAGE(user_seen, "the user event added (and triggered) by this very call is reported");
+}

@@ -1,6 +1,9 @@
 // EVFILT_TIMER (periodic, oneshot, restart, units, expiration counts) and EVFILT_USER (trigger,
 // EV_CLEAR, the fflags operations, a wake-up from another thread).
+#include <pthread.h>
+
 #include <algorithm>
+#include <csignal>
 #include <atomic>
 #include <thread>
 
@@ -165,4 +168,38 @@ TEST_CASE("two threads blocked in one kqueue are both released by two triggers")
   a.join();
   b.join();
   CHECK_MESSAGE(woken == 2, "each waiter should get one of the two events");
+}
+
+namespace {
+std::atomic<int> g_signals{0};
+void count_signal(int) { ++g_signals; }
+}  // namespace
+
+TEST_CASE("a signal interrupts a waiting kevent() with EINTR") {
+  EVQ_KQ_PLATFORM_NOTE();
+  struct sigaction action {}, old {};
+  action.sa_handler = count_signal;  // no SA_RESTART: the wait must give up, as kevent(2) says
+  sigemptyset(&action.sa_mask);
+  REQUIRE(::sigaction(SIGUSR1, &action, &old) == 0);
+  Kqueue kq;
+  std::atomic<bool> done{false};
+  int result = 0, error = 0;
+  std::thread waiter([&] {
+    struct kevent ev {};
+    timespec limit{10, 0};
+    result = ::kevent(kq.fd(), nullptr, 0, &ev, 1, &limit);
+    error = errno;
+    done = true;
+  });
+  // Keep signalling until the waiter returns: a signal that lands before it blocks is not enough.
+  bool returned = evq::test::wait_until([&] {
+    if (!done) ::pthread_kill(waiter.native_handle(), SIGUSR1);
+    return done.load();
+  });
+  waiter.join();
+  ::sigaction(SIGUSR1, &old, nullptr);
+  REQUIRE(returned);
+  CHECK(g_signals > 0);
+  CHECK_MESSAGE(result == -1, "kevent should fail with EINTR rather than wait out its timeout");
+  CHECK(error == EINTR);
 }
