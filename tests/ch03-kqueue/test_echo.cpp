@@ -114,3 +114,27 @@ TEST_CASE("echo: a resetting peer does not stop the server") {
   CHECK(stats.accepted == 4);
   CHECK_MESSAGE(stats.resets >= 1, "the reset should have been seen as one");
 }
+
+TEST_CASE("echo: the server leaks no descriptor, resets included") {
+  EVQ_KQ_PLATFORM_NOTE();
+  { Kqueue warm_up; }  // the emulation frees a closed kqueue's helpers when the next one is made
+  const int before = evq::test::open_fd_count();
+  {
+    RunningServer s;
+    {
+      evq::UniqueFd rude = evq::connect_loopback(s.port());
+      evq::write_all(rude.get(), "x");
+      evq::set_linger_reset(rude.get());
+    }
+    for (int i = 0; i < 5; ++i) {
+      evq::UniqueFd fd = evq::connect_loopback(s.port());
+      set_receive_timeout(fd.get());
+      evq::write_all(fd.get(), "ping");
+      CHECK(evq::read_exact(fd.get(), 4) == "ping");
+    }
+    s.finish();
+  }
+  { Kqueue after; }
+  CHECK_MESSAGE(evq::test::open_fd_count() <= before,
+                "descriptors open before: " << before << ", after: " << evq::test::open_fd_count());
+}
