@@ -121,7 +121,9 @@ int KqueueState::apply(const struct kevent& change) {
   }
   // [/snippet apply-stale]
 
-  if (flags & EV_DELETE) {
+  // EV_DELETE removes an existing event. (FreeBSD looks for the event first: EV_ADD|EV_DELETE on one
+  // that does not exist yet adds it, and the delete is never reached. The emulation does the same.)
+  if ((flags & EV_DELETE) && (kn || !(flags & EV_ADD))) {
     if (!kn) {
       set_why(fmt::format("EV_DELETE: ({}, {}) is not registered", change.ident,
                           filter_name(change.filter)));
