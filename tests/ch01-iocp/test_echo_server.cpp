@@ -108,3 +108,64 @@ TEST_CASE("stop() with idle connections cancels and drains their operations, and
     CHECK((n == 0 || (n == SOCKET_ERROR && err != WSAETIMEDOUT)));
   }
 }
+
+TEST_CASE("one thread and concurrency 1 still serve many clients") {
+  EchoServer server(evq::iocp::EchoServerOptions{.concurrency = 1, .threads = 1});
+  CHECK(server.threads() == 1);
+  evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), 12, 15);
+  INFO(join(report.failures));
+  CHECK(report.clients_ok == 12);
+}
+
+TEST_CASE("a client that half-closes right after sending still gets every byte back, then end of stream") {
+  evq::WsaSession session;
+  EchoServer server;
+  evq::UniqueSocket client = evq::connect_loopback_socket(server.port());
+  evq::set_receive_timeout(client.get(), 10'000);
+  std::string data(10'000, 'h');
+  evq::send_all(client.get(), data);
+  evq::shutdown_send(client.get());  // FIN right behind the data
+  CHECK(evq::recv_exact(client.get(), data.size()) == data);
+  CHECK(evq::recv_exact(client.get(), 1).empty());  // then the server closes too
+  CHECK(evq::test::wait_until([&] { return server.stats().closed_clean == 1; }));
+}
+
+TEST_CASE("serving, resets and stop() leave no operation and no handle behind") {
+  evq::WsaSession session;
+  // Warm-up: WinSock and the extension lookup open a few handles once per process.
+  {
+    EchoServer warm;
+    evq::iocp::run_echo_clients(warm.port(), 1, 1);
+  }
+  DWORD before = 0, after = 0;
+  REQUIRE(::GetProcessHandleCount(::GetCurrentProcess(), &before));
+  {
+    EchoServer server;
+    evq::iocp::run_echo_clients(server.port(), 10, 5);
+    for (int i = 0; i < 3; ++i) {
+      evq::UniqueSocket rude = evq::connect_loopback_socket(server.port());
+      evq::send_all(rude.get(), "bye");
+      evq::set_linger_reset(rude.get());
+    }
+    std::vector<evq::UniqueSocket> idle;
+    for (int i = 0; i < 3; ++i) idle.push_back(evq::connect_loopback_socket(server.port()));
+    REQUIRE(evq::test::wait_until([&] { return server.stats().accepted == 16; }));
+    CHECK(server.operations_in_flight() > 0);  // the idle connections' WSARecv, the pending AcceptEx
+    server.stop();
+    // Every context was freed, and only after its packet was dequeued.
+    CHECK(server.operations_in_flight() == 0);
+  }
+  bool back = evq::test::wait_until([&] {
+    ::GetProcessHandleCount(::GetCurrentProcess(), &after);
+    return after <= before;
+  });
+  if (evq::iocp::test::on_wine() && before == 0) {
+    // Measured on Wine 8: GetProcessHandleCount succeeds but always reports 0, so it cannot show a leak.
+    MESSAGE("host: ", evq::iocp::test::host_name(), ": GetProcessHandleCount reports ", before,
+            " (not implemented); only the server's own accounting is checked here");
+    CHECK(after == 0);
+  } else {
+    MESSAGE("host: ", evq::iocp::test::host_name(), ": handles before ", before, ", after ", after);
+    CHECK_MESSAGE(back, "handles before: ", before, ", after: ", after);
+  }
+}

@@ -199,7 +199,7 @@ void EchoServer::stop() {
   say.step("closesocket(listener and {} sockets with an operation in flight) -> operations cancelled", pending);
   std::size_t drained = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (open_contexts() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (operations_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     GetResult r = port_.get(std::chrono::milliseconds(100));
     if (!r.has_packet() || r.packet.key == kQuitKey) continue;
     auto* c = static_cast<IoContext*>(r.packet.overlapped);
@@ -208,11 +208,11 @@ void EchoServer::stop() {
     ++drained;
   }
   say.step("GetQueuedCompletionStatus x {} -> drained the cancelled operations; {} left", drained,
-           open_contexts());
+           operations_in_flight());
 }
 // [/snippet stop]
 
-std::size_t EchoServer::open_contexts() const {
+std::size_t EchoServer::operations_in_flight() const {
   std::lock_guard lock(mutex_);
   return contexts_.size();
 }

@@ -58,6 +58,9 @@ class EchoServer {
   EchoStats stats() const;
   // Connections open right now.
   std::size_t open_connections() const;
+  // Contexts whose operation has not been dequeued yet (pending accepts included). 0 after stop():
+  // anything else would be a context that leaked, or one freed while the kernel still owned it.
+  std::size_t operations_in_flight() const;
 
   // Posts one quit packet per thread, joins them, cancels and drains every operation. Idempotent.
   void stop();
@@ -74,7 +77,6 @@ class EchoServer {
 
   void track(IoContext* context);
   void forget(IoContext* context);
-  std::size_t open_contexts() const;
 
   EchoServerOptions options_;
   WsaSession wsa_;
