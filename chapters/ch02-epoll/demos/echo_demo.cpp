@@ -50,13 +50,15 @@ int serve(DemoServer& server, Narrator& n, long long seconds) {
 
 }  // namespace
 
-int run_echo_demo(const Cli& cli, Narrator& n,
+int run_echo_demo(const Cli& cli, const std::string& title,
                   const std::function<std::unique_ptr<DemoServer>(UniqueFd, Narrator*)>& make) {
   EchoLoad load;
   load.clients = static_cast<int>(cli.get_int("clients", 1, 1000));
   load.messages = static_cast<int>(cli.get_int("messages", 1, 1000000));
   load.message_size = static_cast<std::size_t>(cli.get_int("size", 1, 65536));
   long long seconds = cli.get_int("seconds", 1, 86400);
+  Narrator n(!cli.has("quiet"));
+  n.title("{}", title);
 
   UniqueFd listener = listen_loopback();
   std::uint16_t port = local_port(listener.get());

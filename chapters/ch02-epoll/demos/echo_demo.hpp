@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "evq/common/cli.hpp"
 #include "evq/common/narrate.hpp"
@@ -39,10 +40,10 @@ class Wrapped : public DemoServer {
 // Adds the shared options: --clients --messages --size --serve --seconds --quiet.
 void add_echo_options(Cli& cli);
 
-// Makes the listener (narrated), builds the server with `make`, then either runs the loopback
-// clients and verifies the echoes, or with --serve serves until --seconds pass or Ctrl-C.
-// Returns the exit status.
-int run_echo_demo(const Cli& cli, Narrator& narrator,
+// Checks the shared options (a bad one exits 2 before anything is printed), prints `title`, makes
+// the listener (narrated), builds the server with `make`, then either runs the loopback clients and
+// verifies the echoes, or with --serve serves until --seconds pass or Ctrl-C. Returns the exit status.
+int run_echo_demo(const Cli& cli, const std::string& title,
                   const std::function<std::unique_ptr<DemoServer>(UniqueFd, Narrator*)>& make);
 
 }  // namespace evq::epoll::demo

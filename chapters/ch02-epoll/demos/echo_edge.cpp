@@ -11,9 +11,7 @@ int main(int argc, char** argv) try {
   cli.epilog("Watch for: no epoll_ctl(MOD) at all after the ADD; fewer wake-ups than echo_level for\n"
              "the same load. See notes/ch02-epoll.md, 'The echo server'.");
   cli.parse(argc, argv);
-  Narrator n(!cli.has("quiet"));
-  n.title("echo_edge: edge-triggered epoll echo server");
-  return demo::run_echo_demo(cli, n, [](UniqueFd listener, Narrator* narrator) {
+  return demo::run_echo_demo(cli, "echo_edge: edge-triggered epoll echo server", [](UniqueFd listener, Narrator* narrator) {
     return std::make_unique<demo::Wrapped<EchoServer>>(
         std::move(listener), EchoServerOptions{.trigger = Trigger::edge, .narrator = narrator});
   });

@@ -12,9 +12,7 @@ int main(int argc, char** argv) try {
              "the server swaps EPOLLIN for EPOLLOUT with epoll_ctl(MOD) until it drains (the summary\n"
              "counts these waits; the tests force them). See notes/ch02-epoll.md, 'The echo server'.");
   cli.parse(argc, argv);
-  Narrator n(!cli.has("quiet"));
-  n.title("echo_level: level-triggered epoll echo server");
-  return demo::run_echo_demo(cli, n, [](UniqueFd listener, Narrator* narrator) {
+  return demo::run_echo_demo(cli, "echo_level: level-triggered epoll echo server", [](UniqueFd listener, Narrator* narrator) {
     return std::make_unique<demo::Wrapped<EchoServer>>(
         std::move(listener), EchoServerOptions{.trigger = Trigger::level, .narrator = narrator});
   });

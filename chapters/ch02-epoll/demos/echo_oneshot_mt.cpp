@@ -29,9 +29,8 @@ int main(int argc, char** argv) try {
              "event is followed by a re-arm. See notes/ch02-epoll.md, 'EPOLLONESHOT'.");
   cli.parse(argc, argv);
   int threads = static_cast<int>(cli.get_int("threads", 1, 64));
-  Narrator n(!cli.has("quiet"));
-  n.title("echo_oneshot_mt: {} threads, one epoll, EPOLLONESHOT", threads);
-  return demo::run_echo_demo(cli, n, [threads](UniqueFd listener, Narrator* narrator) {
+  std::string title = fmt::format("echo_oneshot_mt: {} threads, one epoll, EPOLLONESHOT", threads);
+  return demo::run_echo_demo(cli, title, [threads](UniqueFd listener, Narrator* narrator) {
     return std::make_unique<Oneshot>(
         std::move(listener), OneshotEchoServerOptions{.threads = threads, .narrator = narrator});
   });
