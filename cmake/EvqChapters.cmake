@@ -140,8 +140,8 @@ function(evq_finish_chapters)
     get_property(tour GLOBAL PROPERTY EVQ_TOUR_${id})
     # check-chNN: build this chapter only, then run its tests, its demo runs and its lab tests.
     add_custom_target(check-${id}
-      COMMAND ${CMAKE_CTEST_COMMAND} --output-on-failure -L "^(${id}|${id}-demo|lab-${id})$$"
-      DEPENDS ${targets} WORKING_DIRECTORY "${CMAKE_BINARY_DIR}" USES_TERMINAL
+      COMMAND ${CMAKE_CTEST_COMMAND} --output-on-failure -L "^(${id}|${id}-demo|lab-${id})$"
+      DEPENDS ${targets} WORKING_DIRECTORY "${CMAKE_BINARY_DIR}" USES_TERMINAL VERBATIM
       COMMENT "Testing ${name}")
     add_custom_target(build-${id} DEPENDS ${targets})
     add_custom_target(labs-${id} DEPENDS ${lab_targets})
