@@ -18,6 +18,11 @@ namespace {
 
 int run(const evq::Cli& cli) {
   evq::Narrator say(!cli.has("quiet"));
+  // Check every argument before anything starts, so a bad one exits 2 with nothing half-built.
+  const int clients = static_cast<int>(cli.get_int("clients", 1, 1000));
+  const int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
+  const auto size = static_cast<std::size_t>(cli.get_int("size", 1, 1 << 20));
+  const auto seconds = cli.get_int("seconds", 1, 24 * 3600);
   auto wine = evq::wine_version();
   say.title("IOCP echo server{}", wine ? " (under Wine " + *wine + ")" : "");
 
@@ -28,14 +33,10 @@ int run(const evq::Cli& cli) {
   evq::iocp::EchoServer server(options);
 
   if (cli.has("serve")) {
-    auto seconds = cli.get_int("seconds", 1, 24 * 3600);
     fmt::print("listening on 127.0.0.1:{} for {} s (try: a TCP client to that port)\n", server.port(), seconds);
     std::fflush(stdout);
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
   } else {
-    int clients = static_cast<int>(cli.get_int("clients", 1, 1000));
-    int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
-    auto size = static_cast<std::size_t>(cli.get_int("size", 1, 1 << 20));
     evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), clients, messages, size);
     say.step("{} clients x {} messages of {} bytes -> {} clients verified every echo ({} bytes)", clients,
              messages, size, report.clients_ok, report.bytes_verified);
