@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -145,6 +146,64 @@ std::string Trace::chrome_json() const {
   return out;
 }
 // [/snippet chrome-json]
+
+std::string Trace::ascii_timeline(int columns) const {
+  std::lock_guard lock(mutex_);
+  if (events_.empty() || columns < 1) return "";
+  const std::int64_t start = events_.front().ts_ns;
+  const std::int64_t span = std::max<std::int64_t>(1, events_.back().ts_ns - start + 1);
+  auto column = [&](std::int64_t ts) {
+    return static_cast<int>((ts - start) * columns / span);
+  };
+  std::map<int, std::string> rows;  // thread -> its row
+  std::map<int, std::pair<char, int>> state;  // thread -> (what it does, since which column)
+  std::string running_row(static_cast<std::size_t>(columns), ' ');
+  auto paint = [&](int thread, int until) {
+    auto& [what, from] = state[thread];
+    std::string& row = rows.try_emplace(thread, std::string(static_cast<std::size_t>(columns), ' ')).first->second;
+    for (int c = from; c <= until && c < columns; ++c)
+      if (what != ' ' && (row[static_cast<std::size_t>(c)] == ' ' || what != '.')) row[static_cast<std::size_t>(c)] = what;
+    from = until;
+  };
+  for (const Event& e : events_) {
+    int c = column(e.ts_ns);
+    char next = 0;
+    switch (e.kind) {
+      case Kind::get_called: next = ' '; break;
+      case Kind::parked: next = '.'; break;
+      case Kind::got: next = '#'; break;
+      case Kind::scope_enter: next = 'b'; break;
+      case Kind::scope_exit: next = '#'; break;
+      case Kind::timed_out: case Kind::closed: next = ' '; break;
+      case Kind::counters: {
+        char digit = e.running > 9 ? '+' : static_cast<char>('0' + e.running);
+        char& cell = running_row[static_cast<std::size_t>(c)];
+        if (cell == ' ' || digit > cell) cell = digit;
+        continue;
+      }
+      default: continue;
+    }
+    if (e.kind != Kind::posted) {
+      paint(e.thread, c);
+      state[e.thread] = {next, c};
+    }
+  }
+  for (auto& [thread, st] : state) paint(thread, columns - 1);
+  // Carry the running count across slices where it did not change.
+  char last = '0';
+  for (char& cell : running_row) {
+    if (cell == ' ') cell = last;
+    else last = cell;
+  }
+  std::string out;
+  for (const auto& [thread, row] : rows) {
+    auto name = names_.find(thread);
+    std::string label = name != names_.end() ? name->second : fmt::format("thread {}", thread);
+    out += fmt::format("{:>10} |{}|\n", label.substr(0, 10), row);
+  }
+  out += fmt::format("{:>10} |{}|\n", "running", running_row);
+  return out;
+}
 
 void Trace::write_chrome_json(const std::string& path) const {
   std::string text = chrome_json();

@@ -58,6 +58,10 @@ class Trace {
   int thread_id();
 
   std::string chrome_json() const;
+  // The same story as text, one row per thread over `columns` slices of time:
+  //   '#' running a packet   '.' parked in get()   'b' inside a BlockingScope   ' ' elsewhere
+  // plus a row with the port's running count in each slice (its highest value there).
+  std::string ascii_timeline(int columns = 72) const;
   // Writes chrome_json() to `path`; throws std::system_error if it cannot.
   void write_chrome_json(const std::string& path) const;
 

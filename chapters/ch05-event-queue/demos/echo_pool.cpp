@@ -1,0 +1,128 @@
+// An echo server on a completion port and its thread pool: sockets associated with the port under
+// a completion key, I/O completing into it as packets, 2 x CPUs threads taking them (the IOCP
+// server shape). The demo runs its own loopback clients, some of which reset the connection, and
+// checks every echo.
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "evq/common/cli.hpp"
+#include "evq/common/narrate.hpp"
+#include "evq/common/net.hpp"
+#include "evq/port/echo_server.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+// One client: `messages` round trips, each checked byte for byte. Returns an error text or "".
+std::string run_client(std::uint16_t port, int id, int messages) {
+  try {
+    evq::UniqueFd sock = evq::connect_loopback(port);
+    for (int m = 0; m < messages; ++m) {
+      std::string text = fmt::format("client {} message {}: {}", id, m, std::string(static_cast<std::size_t>(m % 7) * 100, 'x'));
+      evq::write_all(sock.get(), text);
+      std::string back = evq::read_exact(sock.get(), text.size());
+      if (back != text) return fmt::format("client {}: echo of message {} differs", id, m);
+    }
+    evq::shutdown_write(sock.get());  // a half-close: the server reads end of stream and closes
+    char byte;
+    if (evq::read_exact(sock.get(), std::as_writable_bytes(std::span(&byte, 1))) != 0)
+      return fmt::format("client {}: data after the echo", id);
+    return "";
+  } catch (const std::exception& e) {
+    return fmt::format("client {}: {}", id, e.what());
+  }
+}
+
+// A peer that sends something and resets the connection instead of closing it.
+void run_resetting_peer(std::uint16_t port) {
+  evq::UniqueFd sock = evq::connect_loopback(port);
+  evq::write_all(sock.get(), "half a message, then RST");
+  evq::set_linger_reset(sock.get());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  evq::Cli cli("echo_pool", "An echo server on a completion port and a thread pool, with loopback clients.");
+  cli.option("clients", "loopback clients to run", "8");
+  cli.option("messages", "round trips per client", "20");
+  cli.option("resets", "extra clients that reset the connection", "4");
+  cli.option("backend", "the ch04 completion backend under the port (empty: default)", "");
+  cli.flag("serve", "print the port and serve until --seconds pass or Ctrl-C (no clients)");
+  cli.option("seconds", "how long --serve serves", "30");
+  cli.epilog("Try: build/dev/bin/ch05/echo_pool --clients 50 --messages 100\n"
+             "     build/dev/bin/ch05/echo_pool --serve   (then: nc 127.0.0.1 <port>)");
+  cli.parse(argc, argv);
+  const int clients = static_cast<int>(cli.get_int("clients", 0, 1000));
+  const int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
+  const int resets = static_cast<int>(cli.get_int("resets", 0, 1000));
+  const int seconds = static_cast<int>(cli.get_int("seconds", 1, 3600));
+  evq::Narrator say;
+
+  evq::UniqueFd listener = evq::listen_loopback();
+  std::uint16_t port = evq::local_port(listener.get());
+  say.step("socket + bind(127.0.0.1:0) + listen -> port {}", port);
+  std::unique_ptr<evq::port::EchoServer> owned;
+  try {
+    owned = std::make_unique<evq::port::EchoServer>(std::move(listener), 0, 0, cli.get("backend"));
+  } catch (const std::invalid_argument& e) {
+    cli.fail(e.what());  // an unknown or unusable --backend: say which exist, exit 2
+  }
+  evq::port::EchoServer& server = *owned;
+  say.step("Port(concurrency {}) + PortIo over ch04's {} queue + ThreadPool of {} threads",
+           server.port().concurrency(), server.backend(), server.pool_size());
+  say.aside("the listener is associated with key 0; each connection gets its id as its key");
+
+  if (cli.has("serve")) {
+    std::signal(SIGINT, [](int) { interrupted = true; });
+    fmt::print("serving on 127.0.0.1:{} for {}s (Ctrl-C stops)\n", port, seconds);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (!interrupted && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(100ms);
+    server.stop();
+    return 0;
+  }
+
+  say.step("{} clients x {} round trips, and {} peers that reset", clients, messages, resets);
+  std::vector<std::string> errors(static_cast<std::size_t>(clients));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] { errors[static_cast<std::size_t>(i)] = run_client(port, i, messages); });
+  for (int i = 0; i < resets; ++i) threads.emplace_back([&] { run_resetting_peer(port); });
+  for (auto& t : threads) t.join();
+
+  int failures = 0;
+  for (const std::string& e : errors)
+    if (!e.empty()) {
+      fmt::print(stderr, "echo_pool: {}\n", e);
+      ++failures;
+    }
+  // The server closes each connection when it reads end of stream or an error: wait for it.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  auto stats = server.stats();
+  say.step("every echo checked: {} of {} clients fine", clients - failures, clients);
+  say.step("server: {} accepted, {} closed ({} by an error such as a reset), {} bytes echoed",
+           stats.accepted, stats.closed, stats.reset, stats.bytes_echoed);
+  server.stop();
+  say.step("stop(): port closed, pool joined, pending I/O cancelled and collected");
+  if (failures > 0 || stats.accepted != static_cast<std::uint64_t>(clients + resets) ||
+      stats.closed != stats.accepted) {
+    fmt::print(stderr, "echo_pool: FAILED ({} client failures; {} accepted, {} closed)\n", failures,
+               stats.accepted, stats.closed);
+    return 1;
+  }
+  return 0;
+}

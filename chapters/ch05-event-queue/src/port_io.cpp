@@ -1,0 +1,200 @@
+#include "evq/port/port_io.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "evq/completion/backends.hpp"
+#include "evq/completion/queue.hpp"
+
+namespace evq::port {
+
+using completion::Completion;
+using completion::CompletionQueue;
+using completion::Op;
+
+namespace {
+constexpr completion::UserData kWake = ~completion::UserData{0};  // "look at your requests"
+}
+
+class PortIo::Pump {
+ public:
+  Pump(Port& port, const std::string& backend)
+      : port_(port),
+        queue_(completion::open_queue(backend.empty() ? completion::default_backend() : backend)),
+        thread_([this] { run(); }) {}
+
+  ~Pump() {
+    submit([this] { stopping_ = true; });
+    thread_.join();
+  }
+
+  // Runs `request` on the pump thread (the only thread that may touch the ch04 queue).
+  void submit(std::function<void()> request) {
+    {
+      std::lock_guard lock(mutex_);
+      requests_.push_back(std::move(request));
+    }
+    queue_->post(kWake);
+  }
+
+  // Called on the pump thread: remember what an operation is for, get the ch04 user data for it.
+  completion::UserData remember(NativeSocket sock, std::uint64_t user) {
+    auto it = keys_.find(sock);
+    if (it == keys_.end()) throw std::logic_error("PortIo: operation on a socket that is not associated");
+    completion::UserData id = next_id_++;
+    ops_[id] = {sock, it->second, user};
+    ++in_flight_[sock];
+    return id;
+  }
+
+  OwnedSocket take_accepted(std::uint64_t user) {
+    std::lock_guard lock(mutex_);
+    auto it = accepted_.find(user);
+    if (it == accepted_.end()) return OwnedSocket();
+    OwnedSocket sock = std::move(it->second);
+    accepted_.erase(it);
+    return sock;
+  }
+
+  Port& port_;
+  std::unique_ptr<CompletionQueue> queue_;
+  std::map<NativeSocket, std::uint64_t> keys_;  // pump thread only: socket -> completion key
+  struct Operation {
+    NativeSocket sock;
+    std::uint64_t key, user;
+  };
+  // Pump thread only: what each ch04 operation is for, how many are in flight per socket, and the
+  // sockets handed to close() that wait for their last completion before they are closed.
+  std::unordered_map<completion::UserData, Operation> ops_;
+  std::map<NativeSocket, std::size_t> in_flight_;
+  std::map<NativeSocket, OwnedSocket> closing_;
+
+ private:
+  void run();
+  void take_requests();
+  void deliver(Completion& c);
+
+  std::mutex mutex_;
+  std::vector<std::function<void()>> requests_;
+  std::unordered_map<std::uint64_t, OwnedSocket> accepted_;  // guarded by mutex_
+  completion::UserData next_id_ = 1;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+void PortIo::Pump::take_requests() {
+  std::vector<std::function<void()>> todo;
+  {
+    std::lock_guard lock(mutex_);
+    todo.swap(requests_);
+  }
+  for (auto& request : todo) {
+    try {
+      request();
+    } catch (const std::exception&) {
+      // A request for a socket that is gone (closed meanwhile): nothing to complete.
+    }
+  }
+}
+
+// [snippet pump-deliver]
+void PortIo::Pump::deliver(Completion& c) {
+  if (c.op == Op::post) return;  // our own wake-ups
+  auto it = ops_.find(c.user_data);
+  if (it == ops_.end()) return;
+  Operation op = it->second;
+  ops_.erase(it);
+  if (--in_flight_[op.sock] == 0) {
+    in_flight_.erase(op.sock);
+    closing_.erase(op.sock);  // a socket waiting to be closed has no operation left: close it now
+  }
+  if (c.op == Op::accept && c.ok()) {
+    std::lock_guard lock(mutex_);
+    accepted_[op.user] = std::move(c.accepted);  // AcceptEx: the new socket comes with the packet
+  }
+  Packet packet;
+  packet.key = op.key;
+  packet.bytes = static_cast<std::uint32_t>(c.bytes);
+  packet.user = op.user;
+  packet.error = c.error;
+  port_.post(packet);  // the I/O completion becomes a packet like any other
+}
+// [/snippet pump-deliver]
+
+void PortIo::Pump::run() {
+  std::vector<Completion> batch(64);
+  for (;;) {
+    take_requests();
+    if (stopping_) break;
+    std::size_t n = queue_->wait(batch, std::nullopt);
+    for (std::size_t i = 0; i < n; ++i) deliver(batch[i]);
+  }
+  // Shutting down: cancel everything, then collect the completions (bounded: a backend that lost
+  // one must not hang the program).
+  for (auto& [sock, key] : keys_) queue_->cancel(sock);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (queue_->pending() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::size_t n = queue_->wait(batch, std::chrono::milliseconds(50));
+    for (std::size_t i = 0; i < n; ++i) deliver(batch[i]);
+  }
+  for (auto& [sock, key] : keys_) queue_->detach(sock);
+  keys_.clear();
+  closing_.clear();
+}
+
+PortIo::PortIo(Port& port, const std::string& backend) : pump_(std::make_unique<Pump>(port, backend)) {}
+
+PortIo::~PortIo() = default;
+
+std::string PortIo::backend() const { return std::string(pump_->queue_->backend()); }
+
+void PortIo::associate(NativeSocket sock, std::uint64_t key) {
+  pump_->submit([p = pump_.get(), sock, key] {
+    p->queue_->attach(sock);
+    p->keys_[sock] = key;
+  });
+}
+
+void PortIo::read(NativeSocket sock, std::span<std::byte> buffer, std::uint64_t user) {
+  pump_->submit([p = pump_.get(), sock, buffer, user] {
+    p->queue_->read(sock, buffer, p->remember(sock, user));
+  });
+}
+
+void PortIo::write(NativeSocket sock, std::span<const std::byte> buffer, std::uint64_t user) {
+  pump_->submit([p = pump_.get(), sock, buffer, user] {
+    p->queue_->write(sock, buffer, p->remember(sock, user));
+  });
+}
+
+void PortIo::accept(NativeSocket listener, std::uint64_t user) {
+  pump_->submit([p = pump_.get(), listener, user] {
+    p->queue_->accept(listener, p->remember(listener, user));
+  });
+}
+
+OwnedSocket PortIo::take_accepted(std::uint64_t user) { return pump_->take_accepted(user); }
+
+void PortIo::cancel(NativeSocket sock) {
+  pump_->submit([p = pump_.get(), sock] {
+    if (p->keys_.count(sock)) p->queue_->cancel(sock);
+  });
+}
+
+void PortIo::close(OwnedSocket sock) {
+  auto shared = std::make_shared<OwnedSocket>(std::move(sock));  // std::function needs copyable
+  pump_->submit([p = pump_.get(), shared] {
+    NativeSocket s = shared->get();
+    if (p->keys_.erase(s)) p->queue_->detach(s);  // cancels what is pending; completions still come
+    if (p->in_flight_.count(s)) p->closing_[s] = std::move(*shared);  // closed by its last completion
+    // otherwise `shared` closes it right here, as the request is destroyed
+  });
+}
+
+}  // namespace evq::port
