@@ -22,37 +22,57 @@ std::string to_text(const std::vector<int>& ids) {
 }
 }  // namespace
 
+// Timing noise on a loaded machine can only make a thread park late (so the order looks shuffled) or
+// be scheduled late (so it looks capped); it cannot produce the other behaviour's exact answer by
+// design. So each experiment may run up to kAttempts times and passes on the first attempt that shows
+// the host's behaviour; every attempt is printed.
+constexpr int kAttempts = 3;
+
 TEST_CASE("waiting threads are released LIFO on Windows (Wine 8: FIFO)") {
-  // A, B, C park in that order (150 ms apart: no API reports "parked", see thread_probe.hpp).
-  std::vector<int> order = evq::iocp::probe_release_order(3, 150ms);
-  std::string seen = to_text(order);
-  REQUIRE_MESSAGE(order.size() == 3, "not every waiter got a packet: ", seen);
-  if (evq::iocp::test::on_wine()) {
-    MESSAGE("host: ", evq::iocp::test::host_name(), ": release order ", seen,
-            " (the documented LIFO order would be [C, B, A])");
-    CHECK_MESSAGE((order == std::vector<int>{0, 1, 2}), "Wine 8 was measured to release FIFO; saw ", seen);
-  } else {
-    MESSAGE("host: ", evq::iocp::test::host_name(), ": release order ", seen);
-    CHECK_MESSAGE((order == std::vector<int>{2, 1, 0}), "the most recent waiter should go first; saw ", seen);
+  const bool wine = evq::iocp::test::on_wine();
+  // Wine 8 was measured to release FIFO; Windows documents LIFO.
+  const std::vector<int> expected = wine ? std::vector<int>{0, 1, 2} : std::vector<int>{2, 1, 0};
+  std::string attempts;
+  bool matched = false;
+  for (int attempt = 1; attempt <= kAttempts && !matched; ++attempt) {
+    // A, B, C park in that order (150 ms apart: no API reports "parked", see thread_probe.hpp).
+    std::vector<int> order = evq::iocp::probe_release_order(3, 150ms);
+    attempts += (attempts.empty() ? "" : " ") + to_text(order);
+    matched = order == expected;
   }
+  MESSAGE("host: ", evq::iocp::test::host_name(), ": release order ", attempts, " (expected here: ",
+          to_text(expected), "; the documented LIFO order is [C, B, A])");
+  CHECK_MESSAGE(matched, "release order ", attempts, ", expected ", to_text(expected), " on ",
+                evq::iocp::test::host_name());
 }
 
 TEST_CASE("the concurrency value caps the running threads on Windows (Wine 8: no cap)") {
   constexpr int kThreads = 2;
-  int peak = evq::iocp::probe_peak_running(1, kThreads, 150ms, 500ms);
-  if (evq::iocp::test::on_wine()) {
-    MESSAGE("host: ", evq::iocp::test::host_name(), ": with concurrency 1, ", peak,
-            " threads ran at once (Windows caps this at 1)");
-    CHECK_MESSAGE(peak == kThreads, "Wine 8 was measured to apply no cap; saw a peak of ", peak);
-  } else {
-    MESSAGE("host: ", evq::iocp::test::host_name(), ": with concurrency 1, peak running threads ", peak);
-    CHECK_MESSAGE(peak == 1, "a second thread ran while the first was still running: peak ", peak);
+  const bool wine = evq::iocp::test::on_wine();
+  // Wine 8 was measured to apply no cap; Windows lets one thread run with concurrency 1.
+  const int expected = wine ? kThreads : 1;
+  std::string peaks;
+  bool matched = false;
+  for (int attempt = 1; attempt <= kAttempts && !matched; ++attempt) {
+    int peak = evq::iocp::probe_peak_running(1, kThreads, 150ms, 500ms);
+    peaks += (peaks.empty() ? "" : " ") + std::to_string(peak);
+    matched = peak == expected;
   }
+  MESSAGE("host: ", evq::iocp::test::host_name(), ": with concurrency 1, peak running threads ", peaks,
+          " (expected here: ", expected, "; Windows caps this at 1)");
+  CHECK_MESSAGE(matched, "peak running threads ", peaks, ", expected ", expected, " on ",
+                evq::iocp::test::host_name());
 }
 
 TEST_CASE("a concurrency value as large as the pool lets every thread run") {
   // The control experiment: the probe itself can see two threads running at once.
-  int peak = evq::iocp::probe_peak_running(2, 2, 150ms, 2000ms);
-  MESSAGE("host: ", evq::iocp::test::host_name(), ": with concurrency 2, peak running threads ", peak);
-  CHECK(peak == 2);
+  std::string peaks;
+  bool matched = false;
+  for (int attempt = 1; attempt <= kAttempts && !matched; ++attempt) {
+    int peak = evq::iocp::probe_peak_running(2, 2, 150ms, 2000ms);
+    peaks += (peaks.empty() ? "" : " ") + std::to_string(peak);
+    matched = peak == 2;
+  }
+  MESSAGE("host: ", evq::iocp::test::host_name(), ": with concurrency 2, peak running threads ", peaks);
+  CHECK(matched);
 }
