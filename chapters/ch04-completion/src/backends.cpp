@@ -29,6 +29,8 @@ std::vector<BackendInfo> backends() {
 #endif
 #ifdef EVQ_COMPLETION_HAVE_KQUEUE
   list.push_back({"kqueue", true, ""});
+#elif defined(_WIN32)
+  list.push_back({"kqueue", false, "kqueue is a BSD and macOS API (Linux builds use ch03's emulation)"});
 #else
   list.push_back({"kqueue", false, "not built: chapter ch03-kqueue (or its Linux emulation) is missing from this build"});
 #endif
