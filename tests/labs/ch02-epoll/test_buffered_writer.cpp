@@ -29,12 +29,15 @@ std::vector<std::byte> pattern(std::size_t size, unsigned seed) {
 }
 
 // Our writer end is non-blocking; the reader end stays blocking, with a receive timeout so a
-// writer that never sends fails the test instead of hanging it.
+// writer that never sends fails the test instead of hanging it, and a small fixed receive buffer
+// so that a few MiB never fit in the kernel's buffers whatever the machine's autotuning allows.
 TcpPair make_pair() {
   TcpPair pair = tcp_pair();
   set_nonblocking(pair.server.get());
   timeval tv{10, 0};
   ::setsockopt(pair.client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int small = 64 * 1024;
+  ::setsockopt(pair.client.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   return pair;
 }
 
@@ -76,7 +79,12 @@ TEST_CASE("what the socket cannot take is queued, not lost and not waited for [2
   CHECK_MESSAGE(now < big.size(), "the peer reads nothing, so not all 8 MiB can be sent at once");
   CHECK(now > 0);
   CHECK(out.queued() == big.size() - now);
-  CHECK_MESSAGE(out.on_writable() == 0, "the socket is still full: on_writable must return, not wait");
+  // The peer still reads nothing. The kernel may have found a little room since (segments move
+  // from our send buffer to the peer's receive buffer in the background), so on_writable may send
+  // some, but it must return with the rest still queued and the count must add up.
+  std::size_t more = out.on_writable();
+  CHECK(out.queued() > 0);
+  CHECK_MESSAGE(out.queued() == big.size() - now - more, "queued() must drop by what on_writable sent");
 }
 
 TEST_CASE("edge-triggered EPOLLOUT drives the queue to empty and every byte arrives in order [3 pts]") {
