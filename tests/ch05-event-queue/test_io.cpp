@@ -66,10 +66,10 @@ TEST_CASE("a read on a socket the peer resets completes as a failed I/O packet, 
     REQUIRE(r.status == evq::port::Wait::packet);
     CHECK(r.packet.key == 9);
 #ifdef __linux__
-    if (backend == "kqueue") {
-      // ch03's kqueue emulation reports the reset as end of stream (EV_EOF without an error).
-      MESSAGE("kqueue EMULATION: a reset reads as end of stream, not as a failed read");
-      CHECK_FALSE(r.packet.failed());
+    if (backend == "kqueue" && !r.packet.failed()) {
+      // ch03's kqueue emulation has been seen to report the reset as end of stream (EV_EOF with
+      // no error in fflags), depending on timing; FreeBSD's kqueue reports ECONNRESET.
+      MESSAGE("kqueue EMULATION: this reset read as end of stream, not as a failed read");
       CHECK(r.packet.bytes == 0);
       io.close(std::move(pair.server));
       continue;

@@ -118,7 +118,7 @@ TEST_CASE("a blocking scope outside any port, or nested, changes nothing") {
   CHECK(port.counters().running == 1);
 }
 
-TEST_CASE("a timed-out get() leaves the thread running; a thread that exits stops counting") {
+TEST_CASE("a timed-out get() leaves the thread running, and a thread that exits stops counting") {
   Port port(2);
   std::thread t([&] {
     CHECK(port.get(10ms).status == Wait::timeout);

@@ -117,7 +117,7 @@ TEST_CASE_TEMPLATE("waiting threads are released LIFO: the most recent waiter ge
 // [/snippet test-lifo]
 
 // [snippet test-cap]
-TEST_CASE_TEMPLATE("concurrency 1: no waiter is released while one thread runs; it takes the next "
+TEST_CASE_TEMPLATE("concurrency 1: no waiter is released while one thread runs, and it takes the next "
                    "packet itself without blocking", P, EVQ_PORTS) {
   say_host<P>();
   Host host = P::host();
