@@ -70,7 +70,7 @@ TEST_CASE_TEMPLATE("echo round trip with many concurrent clients", Kind, LevelTr
   CHECK(s.bytes_echoed == 50u * 20u * 100u);
 }
 
-TEST_CASE_TEMPLATE("messages larger than the socket buffers are echoed whole (the EPOLLOUT path)", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+TEST_CASE_TEMPLATE("messages larger than the server's buffer are echoed whole, over several reads and writes", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
   INFO(Kind::name);
   Running<Kind> running;
   EchoLoadResult r = run_echo_clients({.port = running.server->port(), .clients = 4, .messages = 5, .message_size = 60000});
