@@ -18,6 +18,7 @@ enum class Op : std::uint8_t { accept, connect, read, write, post };
 
 std::string_view to_string(Op op);
 
+// [snippet completion]
 struct Completion {
   UserData user_data = 0;
   Op op = Op::post;
@@ -33,6 +34,7 @@ struct Completion {
   bool ok() const { return !error; }
   bool end_of_stream() const { return op == Op::read && !error && bytes == 0; }
 };
+// [/snippet completion]
 
 // The error a cancelled operation completes with, on every backend.
 inline std::error_code operation_aborted() { return std::make_error_code(std::errc::operation_canceled); }

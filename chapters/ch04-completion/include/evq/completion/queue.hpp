@@ -58,6 +58,7 @@ class CompletionQueue {
   virtual void attach(NativeSocket sock) = 0;
   virtual void detach(NativeSocket sock) = 0;
 
+  // [snippet interface]
   // The operations. Each completes exactly once, with `user_data`, through wait().
   virtual void accept(NativeSocket listener, UserData user_data) = 0;
   virtual void connect(NativeSocket sock, const Endpoint& to, UserData user_data) = 0;
@@ -73,6 +74,7 @@ class CompletionQueue {
   // Fills `out` with up to out.size() completions. Blocks until at least one is there or `timeout`
   // passes (nullopt: no limit; 0ms: only look). Returns how many it wrote; 0 on timeout.
   virtual std::size_t wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) = 0;
+  // [/snippet interface]
 
   // Operations issued whose completion wait() has not returned yet (posts not counted).
   virtual std::size_t pending() const = 0;
