@@ -57,7 +57,13 @@ TEST_CASE("a client that resets mid-stream is dropped and the others are still s
   evq::iocp::EchoStats after_reset = server.stats();
   MESSAGE("host: ", evq::iocp::test::host_name(), ": after the reset, closed_error = ",
           after_reset.closed_error, ", closed_clean = ", after_reset.closed_clean);
-  CHECK_MESSAGE(after_reset.closed_error == 1, "a reset should fail the pending WSARecv or WSASend");
+  if (evq::iocp::test::on_wine()) {
+    // Measured on Wine 8: now and then the RST reaches the pending WSARecv as end of stream (0 bytes)
+    // instead of an error (see the notes). Either way the connection must be gone, exactly once.
+    CHECK(after_reset.closed_error + after_reset.closed_clean == 1);
+  } else {
+    CHECK_MESSAGE(after_reset.closed_error == 1, "a reset should fail the pending WSARecv or WSASend");
+  }
 
   evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), 8, 10);
   INFO(join(report.failures));
