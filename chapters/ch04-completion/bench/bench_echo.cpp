@@ -103,6 +103,17 @@ int main(int argc, char** argv) {
   std::vector<std::string> servers;
   std::string wanted = "," + cli.get("servers") + ",";
   bool all = wanted == ",all,";
+  if (auto at = wanted.find(",uring,"); at != std::string::npos) wanted.replace(at, 7, ",io_uring,");
+  if (!all) {  // every name must be a server this program knows
+    std::string list = cli.get("servers");
+    for (std::size_t start = 0; start <= list.size();) {
+      std::size_t comma = std::min(list.find(',', start), list.size());
+      std::string name = list.substr(start, comma - start);
+      if (name != "raw-epoll" && why_not_usable(name).rfind("unknown", 0) == 0)
+        cli.fail(fmt::format("--servers: unknown server '{}' (raw-epoll, epoll, kqueue, io_uring, or all)", name));
+      start = comma + 1;
+    }
+  }
   if (all || wanted.find(",raw-epoll,") != std::string::npos) servers.push_back("raw epoll");
   for (const BackendInfo& b : backends()) {
     if (!all && wanted.find("," + b.name + ",") == std::string::npos) continue;

@@ -130,6 +130,9 @@ int main(int argc, char** argv) {
   cli.parse(argc, argv);
   loopback::init();
   std::string backend = cli.get("backend");
+  if (backend != "all") {
+    if (std::string why = why_not_usable(backend); !why.empty()) cli.fail(why);
+  }
   int clients = static_cast<int>(cli.get_int("clients", 1, 1000));
   int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
   try {

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   cli.parse(argc, argv);
   evq::Narrator say(!cli.has("quiet"));
   std::string backend = cli.get("backend") == "default" ? default_backend() : cli.get("backend");
+  if (std::string why = why_not_usable(backend); !why.empty()) cli.fail(why);
   try {
     bool ok = readiness_way(say);
     ok = completion_way(say, backend) && ok;

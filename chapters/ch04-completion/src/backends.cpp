@@ -57,6 +57,16 @@ std::string default_backend() {
   throw std::runtime_error("no completion backend is usable in this build");
 }
 
+std::string why_not_usable(std::string_view name) {
+  if (name == "uring") name = "io_uring";
+  std::string names;
+  for (const BackendInfo& b : backends()) {
+    if (b.name == name) return b.usable ? "" : fmt::format("backend '{}' cannot run here: {}", name, b.why_not);
+    if (b.usable) names += (names.empty() ? "" : ", ") + b.name;
+  }
+  return fmt::format("unknown backend '{}'; this build has: {}", name, names);
+}
+
 std::unique_ptr<CompletionQueue> open_queue(std::string_view name) {
   if (name == "uring") name = "io_uring";
   std::string names;

@@ -23,6 +23,10 @@ std::vector<BackendInfo> backends();
 // on BSD and macOS.
 std::string default_backend();
 
+// "" when the named backend can run here; otherwise why not (unknown name, not built, refused).
+// Programs check their --backend argument with it before they start.
+std::string why_not_usable(std::string_view name);
+
 // Opens the named backend ("uring" is accepted for "io_uring"). Throws std::invalid_argument naming
 // the backends there are, or saying why the one asked for cannot run here.
 std::unique_ptr<CompletionQueue> open_queue(std::string_view name);
