@@ -86,3 +86,28 @@ TEST_CASE("writing a trace to a path that cannot be opened is a clear error") {
   Trace trace;
   CHECK_THROWS_AS(trace.write_chrome_json("/nonexistent-dir/x/trace.json"), std::system_error);
 }
+
+TEST_CASE("the ASCII timeline has one clean row per thread and a running row") {
+  Trace trace;
+  Port port(1);
+  port.set_trace(&trace);
+  trace.name_thread("main");
+  std::thread waiter([&] {
+    trace.name_thread("waiter");
+    CHECK(port.get(kDeadline).got());
+  });
+  REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
+  port.post(1);
+  waiter.join();
+  std::string text = trace.ascii_timeline(40);
+  CHECK(text.find('\0') == std::string::npos);
+  CHECK(text.find("    waiter |") != std::string::npos);
+  CHECK(text.find("   running |") != std::string::npos);
+  CHECK(text.find('.') != std::string::npos);  // the waiter was parked
+  CHECK(text.find('#') != std::string::npos);  // then ran its packet
+  std::size_t lines = 0;
+  for (std::size_t at = 0; (at = text.find('\n', at)) != std::string::npos; ++at) ++lines;
+  CHECK(lines == 2);  // waiter, running (main only posted: no get(), no row)
+  for (std::size_t at = 0, end; (end = text.find('\n', at)) != std::string::npos; at = end + 1)
+    CHECK(end - at == 10 + 2 + 40 + 1);  // "label |" + 40 columns + "|"
+}

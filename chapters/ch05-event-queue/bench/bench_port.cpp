@@ -1,8 +1,9 @@
 // bench_port: post-to-get throughput and voluntary context switches per packet, one producer and a
 // pool of consumer threads, for three queues in one run:
-//   port   evq::port::Port (concurrency = CPUs), consumers loop on get()
-//   plain  a mutex + condition-variable queue, notify_one() per push
-//   asio   Boost.Asio's io_context (standalone asio): post() + run() on the same threads
+//   port     evq::port::Port (concurrency = CPUs), consumers loop on get()
+//   port-ex  the same, consumers take up to 16 packets per get_many() (the Ex form)
+//   plain    a mutex + condition-variable queue, notify_one() per push
+//   asio     Boost.Asio's io_context (standalone asio): post() + run() on the same threads
 // Prints a table with ratios against the port and writes CSV. A benchmark, never a test: run it on
 // the release build (tools/lab bench ch05 runs build/release/bin/ch05/bench_port).
 #include <sys/resource.h>
@@ -106,6 +107,31 @@ bool run_port(Sample& s, std::uint64_t packets, unsigned threads, unsigned concu
 }
 // [/snippet bench-port]
 
+// The same with GetQueuedCompletionStatusEx's shape: each get takes up to 16 packets.
+bool run_port_many(Sample& s, std::uint64_t packets, unsigned threads, unsigned concurrency,
+                   std::chrono::seconds limit) {
+  evq::port::Port port(concurrency);
+  std::vector<Counter> counters(threads);
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      evq::port::Packet batch[16];
+      for (;;) {
+        evq::port::Port::ManyResult r = port.get_many(batch);
+        if (r.status != evq::port::Wait::packet) return;
+        counters[i].value.fetch_add(r.count, std::memory_order_relaxed);
+      }
+    });
+  auto produce = [&] {
+    for (std::uint64_t k = 0; k < packets; ++k) port.post(k);
+  };
+  auto stop = [&] {
+    port.close();
+    for (auto& t : pool) t.join();
+  };
+  return measure(s, packets, counters, produce, stop, limit);
+}
+
 bool run_plain(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit) {
   evq::port::bench::PlainQueue queue;
   std::vector<Counter> counters(threads);
@@ -177,6 +203,7 @@ int main(int argc, char** argv) {
   using Runner = std::function<bool(Sample&)>;
   std::vector<std::pair<std::string, Runner>> queues = {
       {"port", [&](Sample& s) { return run_port(s, packets, threads, concurrency, limit); }},
+      {"port-ex", [&](Sample& s) { return run_port_many(s, packets, threads, concurrency, limit); }},
       {"plain", [&](Sample& s) { return run_plain(s, packets, threads, limit); }},
       {"asio", [&](Sample& s) { return run_asio(s, packets, threads, limit); }},
   };

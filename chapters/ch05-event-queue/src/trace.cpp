@@ -159,7 +159,7 @@ std::string Trace::ascii_timeline(int columns) const {
   std::map<int, std::pair<char, int>> state;  // thread -> (what it does, since which column)
   std::string running_row(static_cast<std::size_t>(columns), ' ');
   auto paint = [&](int thread, int until) {
-    auto& [what, from] = state[thread];
+    auto& [what, from] = state.try_emplace(thread, ' ', 0).first->second;
     std::string& row = rows.try_emplace(thread, std::string(static_cast<std::size_t>(columns), ' ')).first->second;
     for (int c = from; c <= until && c < columns; ++c)
       if (what != ' ' && (row[static_cast<std::size_t>(c)] == ' ' || what != '.')) row[static_cast<std::size_t>(c)] = what;
@@ -195,12 +195,14 @@ std::string Trace::ascii_timeline(int columns) const {
     if (cell == ' ') cell = last;
     else last = cell;
   }
-  std::string out;
+  std::vector<std::pair<std::string, std::string>> labelled;  // (label, row), shown by label
   for (const auto& [thread, row] : rows) {
     auto name = names_.find(thread);
-    std::string label = name != names_.end() ? name->second : fmt::format("thread {}", thread);
-    out += fmt::format("{:>10} |{}|\n", label.substr(0, 10), row);
+    labelled.emplace_back(name != names_.end() ? name->second : fmt::format("thread {}", thread), row);
   }
+  std::sort(labelled.begin(), labelled.end());
+  std::string out;
+  for (const auto& [label, row] : labelled) out += fmt::format("{:>10} |{}|\n", label.substr(0, 10), row);
   out += fmt::format("{:>10} |{}|\n", "running", running_row);
   return out;
 }

@@ -54,11 +54,12 @@ def main() -> int:
         for depth, b in enumerate(open_bars):
             bars.append((tid, b["name"], b["ts"], t1, depth))
 
-    counter_top = PAD + len(tids) * ROW_H + 20
-    counter_h = 80
     counters = [e for e in timed if e["ph"] == "C"]
-    peak = max([max(c["args"].values()) for c in counters] + [1])
-    height = counter_top + counter_h + 40
+    panel_h = 50
+    panels = [("running", "threads running (the cap holds outside blocking scopes)"),
+              ("queued", "packets queued")]
+    counter_top = PAD + len(tids) * ROW_H + 14
+    height = counter_top + len(panels) * (panel_h + 16) + 30
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
            f'font-family="monospace" font-size="11">',
@@ -66,7 +67,7 @@ def main() -> int:
     for tid, i in row_of.items():
         y = PAD + i * ROW_H
         out.append(f'<text x="4" y="{y + 16}">{escape(names.get(tid, f"thread {tid}"))}</text>')
-        out.append(f'<line x1="{LABEL_W}" y1="{y + ROW_H - 2}" x2="{WIDTH - PAD}" y2="{y + ROW_H - 2}" stroke="#eee"/>')
+        out.append(f'<line x1="{LABEL_W}" y1="{y + ROW_H - 2}" x2="{WIDTH - PAD}" y2="{y + ROW_H - 2}" stroke="#eeeeee"/>')
     for tid, name, b, e, depth in sorted(bars, key=lambda r: r[4]):
         y = PAD + row_of[tid] * ROW_H + 3 + depth * 4
         color = COLORS.get(name, RUN_COLOR)
@@ -77,19 +78,28 @@ def main() -> int:
         y = PAD + row_of[tid] * ROW_H
         out.append(f'<line x1="{x(ts):.1f}" y1="{y + 2}" x2="{x(ts):.1f}" y2="{y + ROW_H - 4}" stroke="#30a050"/>')
 
-    out.append(f'<text x="4" y="{counter_top + 12}">counters</text>')
-    for name, color in COUNTER_COLORS.items():
+    for p, (name, title) in enumerate(panels):
+        top = counter_top + p * (panel_h + 16)
+        peak = max([c["args"][name] for c in counters] + [1])
+        base = top + panel_h
+        out.append(f'<text x="{LABEL_W}" y="{top - 2}">{escape(title)}; max {peak}</text>')
+        out.append(f'<line x1="{LABEL_W}" y1="{base}" x2="{WIDTH - PAD}" y2="{base}" stroke="#999999"/>')
+        for level in range(1, peak + 1):  # a faint line per unit, so "2" can be read off
+            yl = base - level / peak * (panel_h - 6)
+            out.append(f'<line x1="{LABEL_W}" y1="{yl:.1f}" x2="{WIDTH - PAD}" y2="{yl:.1f}" stroke="#f2f2f2"/>')
+            if peak <= 8 or level == peak:
+                out.append(f'<text x="{LABEL_W - 4}" y="{yl + 4:.1f}" text-anchor="end">{level}</text>')
         points, last = [], None
         for c in counters:
-            v = c["args"][name]
-            yv = counter_top + counter_h - v / peak * (counter_h - 10)
+            yv = base - c["args"][name] / peak * (panel_h - 6)
             if last is not None:
                 points.append(f"{x(c['ts']):.1f},{last:.1f}")
             points.append(f"{x(c['ts']):.1f},{yv:.1f}")
             last = yv
         if points:
+            color = COUNTER_COLORS[name]
             out.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{color}" stroke-width="1.5"/>')
-    legend_y = counter_top + counter_h + 25
+    legend_y = height - 10
     legend = [("waiting in get()", COLORS["waiting"]), ("running a packet", RUN_COLOR),
               ("blocking scope", COLORS["blocking scope"]), ("post", "#30a050"),
               ("running count", COUNTER_COLORS["running"]), ("queued", COUNTER_COLORS["queued"])]
