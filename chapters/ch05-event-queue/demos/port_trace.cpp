@@ -6,6 +6,8 @@
 // threads doing all the work while the others sleep.
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include <fmt/core.h>
@@ -32,7 +34,9 @@ void busy_for(std::chrono::microseconds d) {
 
 int main(int argc, char** argv) {
   evq::Cli cli("port_trace", "Record a port at work and write a Chrome trace (Perfetto) and an ASCII timeline.");
-  cli.option("out", "where to write the trace JSON", "port-trace.json");
+  // The default lies in the temp directory, so a tour run from the repository leaves nothing there.
+  const std::string default_out = (std::filesystem::temp_directory_path() / "evq-port-trace.json").string();
+  cli.option("out", "where to write the trace JSON", default_out);
   cli.option("concurrency", "the port's concurrency value", "2");
   cli.option("bursts", "bursts of packets to post", "3");
   cli.option("packets", "packets per burst", "8");
@@ -87,7 +91,12 @@ int main(int argc, char** argv) {
   }
   pool.stop();
   port.set_trace(nullptr);
-  trace.write_chrome_json(out);
+  try {
+    trace.write_chrome_json(out);
+  } catch (const std::system_error& e) {
+    fmt::print(stderr, "port_trace: cannot write the trace: {}\n", e.what());
+    return 1;
+  }
   say.step("{} packets handled ({} inside a BlockingScope); trace written to {}", handled.load(),
            blocked.load(), out);
   say.aside("open it at https://ui.perfetto.dev, or read the timeline below");
