@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,7 +70,19 @@ std::string UringQueue::unavailable_reason() {
 
 UringQueue::UringQueue(unsigned entries)
     : wakeup_(check(::eventfd(0, EFD_CLOEXEC), "eventfd(EFD_CLOEXEC)")) {
-  if (int rc = io_uring_queue_init(entries, &ring_, 0); rc < 0) throw_errno("io_uring_queue_init", -rc);
+  // [snippet uring-setup]
+  // One thread submits and reaps (the interface's rule), so tell the kernel: with SINGLE_ISSUER and
+  // DEFER_TASKRUN (Linux 6.1) completion work runs only when we wait, instead of interrupting us.
+  // R_DISABLED lets the thread that first waits, not the one that constructs, become the submitter.
+  // Older kernels refuse the flags (EINVAL): then COOP_TASKRUN (5.19), then none.
+  int rc = -EINVAL;
+  for (unsigned flags : {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+                         unsigned{IORING_SETUP_COOP_TASKRUN}, 0u}) {
+    rc = io_uring_queue_init(entries, &ring_, flags);
+    if (rc != -EINVAL) break;
+  }
+  if (rc < 0) throw_errno("io_uring_queue_init", -rc);
+  // [/snippet uring-setup]
   arm_wakeup();
 }
 
@@ -83,6 +96,11 @@ UringQueue::~UringQueue() {
     io_uring_sqe_set_data64(sqe, kCancelTag);
   }
   __kernel_timespec ts{1, 0};
+  try {
+    enable();
+  } catch (const std::system_error&) {
+    // Nothing was ever submitted, so nothing is in flight: io_uring_queue_exit below is enough.
+  }
   for (int rounds = 0; (in_flight_ > 0 || wakeup_armed_) && rounds < 10; ++rounds) {
     io_uring_cqe* cqe = nullptr;
     int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
@@ -92,9 +110,19 @@ UringQueue::~UringQueue() {
   io_uring_queue_exit(&ring_);
 }
 
+void UringQueue::enable() {
+  if (!(ring_.flags & IORING_SETUP_R_DISABLED) || enabled_) return;
+  // io_uring_register(IORING_REGISTER_ENABLE_RINGS); Debian's liburing 2.3 declares
+  // io_uring_enable_rings() but does not export it, so make the call ourselves.
+  if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
+    throw_errno("io_uring_register(IORING_REGISTER_ENABLE_RINGS)");
+  enabled_ = true;  // this thread is now the ring's one submitter
+}
+
 io_uring_sqe* UringQueue::next_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (!sqe) {  // the submission ring is full: hand what is there to the kernel and take a fresh slot
+    enable();
     io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
     if (!sqe) throw std::runtime_error("io_uring: no free submission entry after io_uring_submit");
@@ -304,6 +332,7 @@ void UringQueue::reap() {
 
 // [snippet uring-wait]
 std::size_t UringQueue::wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) {
+  enable();
   if (posts_waiting_.exchange(false)) take_posts();
   // One io_uring_enter both submits every prepared entry and, when nothing is ready yet, sleeps
   // until a CQE arrives or the timeout passes.

@@ -54,6 +54,7 @@ class UringQueue final : public CompletionQueue {
   void start(OperationQueue& queue);
   void request_cancel(Operation& op);
   io_uring_sqe* next_sqe();
+  void enable();
   void on_cqe(const io_uring_cqe& cqe);
   void finish(OperationQueue& queue, int res);
   void complete(Operation& op, std::size_t bytes, std::error_code error, OwnedSocket accepted = {});
@@ -62,6 +63,7 @@ class UringQueue final : public CompletionQueue {
   void reap();
 
   io_uring ring_{};
+  bool enabled_ = false;  // R_DISABLED rings start disabled until the waiting thread enables them
   std::unordered_map<int, std::unique_ptr<SocketState>> sockets_;
   std::vector<std::unique_ptr<SocketState>> detached_;  // kept until their in-flight operations end
   std::deque<Completion> ready_;
