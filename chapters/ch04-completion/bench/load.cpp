@@ -22,8 +22,17 @@ struct Client {
 
 }  // namespace
 
+namespace {
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  if (::clock_gettime(clock, &ts) < 0) return -1;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+}  // namespace
+
 LoadResult run_load(std::uint16_t port, int connections, std::size_t message_size,
-                    std::chrono::duration<double> warmup, std::chrono::duration<double> duration) {
+                    std::chrono::duration<double> warmup, std::chrono::duration<double> duration,
+                    clockid_t server_clock) {
   using Clock = std::chrono::steady_clock;
   LoadResult result;
   evq::epoll::Poll poll;
@@ -43,6 +52,7 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
   auto until = measure_from + std::chrono::duration_cast<Clock::duration>(duration);
   std::uint64_t trips = 0;
   bool measuring = false;
+  double cpu_at_start = 0;
   evq::epoll::Events events(256);
   char buffer[64 * 1024];
   for (;;) {
@@ -50,6 +60,7 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
     if (!measuring && now >= measure_from) {
       measuring = true;
       trips = 0;
+      cpu_at_start = cpu_seconds(server_clock);
     }
     if (now >= until) break;
     std::size_t n = poll.wait(events, std::chrono::milliseconds(100));
@@ -77,6 +88,8 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
     }
     if (!result.error.empty()) break;
   }
+  double cpu_at_end = cpu_seconds(server_clock);
+  result.server_cpu_seconds = measuring && cpu_at_start >= 0 && cpu_at_end >= 0 ? cpu_at_end - cpu_at_start : -1;
   result.round_trips = trips;
   result.seconds = std::chrono::duration<double>(Clock::now() - (measuring ? measure_from : start)).count();
   return result;

@@ -53,8 +53,8 @@ void ReadinessQueue::accept(NativeSocket listener, UserData user_data) {
 void ReadinessQueue::connect(NativeSocket fd, const Endpoint& to, UserData user_data) {
   SocketState& s = state_of(fd, "connect");
   Pending op{Op::connect, user_data};
-  op.to = to;
-  submit(fd, s, s.output, op);
+  op.to = std::make_unique<Endpoint>(to);
+  submit(fd, s, s.output, std::move(op));
 }
 
 void ReadinessQueue::read(NativeSocket fd, std::span<std::byte> buffer, UserData user_data) {
@@ -74,7 +74,7 @@ void ReadinessQueue::submit(int fd, SocketState& s, std::deque<Pending>& queue, 
   // Try the syscall now, unless an earlier operation in the same direction is parked: it must go
   // first (order), and it is parked because the socket said EAGAIN, so we would only hear it again.
   if (queue.empty() && attempt(fd, op, s.event_error) == Step::completed) return;
-  queue.push_back(op);  // wait for the next readiness edge of this direction
+  queue.push_back(std::move(op));  // wait for the next readiness edge of this direction
 }
 // [/snippet try-first]
 
@@ -106,7 +106,7 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
       case Op::connect: {
         if (!op.connect_started) {
           op.connect_started = true;
-          if (::connect(fd, op.to.get(), op.to.length) == 0) return complete(op, 0, {}), Step::completed;
+          if (::connect(fd, op.to->get(), op.to->length) == 0) return complete(op, 0, {}), Step::completed;
           if (errno == EINPROGRESS || errno == EINTR) return Step::would_block;  // finishes in the kernel
           break;
         }

@@ -28,8 +28,8 @@ void make_blocking(int fd) {
 }  // namespace
 
 struct UringQueue::Operation {
-  Op op;
-  UserData user_data;
+  Op op = Op::post;
+  UserData user_data = 0;
   std::byte* data = nullptr;
   std::size_t size = 0;
   std::size_t done = 0;  // write: bytes already sent
@@ -168,12 +168,12 @@ UringQueue::SocketState& UringQueue::state_of(int fd, const char* call) {
 
 void UringQueue::accept(NativeSocket listener, UserData user_data) {
   SocketState& s = state_of(listener, "accept");
-  enqueue(s, std::unique_ptr<Operation>(new Operation{Op::accept, user_data}));
+  enqueue(s, new_operation(Op::accept, user_data));
 }
 
 void UringQueue::connect(NativeSocket fd, const Endpoint& to, UserData user_data) {
   SocketState& s = state_of(fd, "connect");
-  auto op = std::unique_ptr<Operation>(new Operation{Op::connect, user_data});
+  auto op = new_operation(Op::connect, user_data);
   op->to = to;
   op->input = false;
   enqueue(s, std::move(op));
@@ -181,15 +181,31 @@ void UringQueue::connect(NativeSocket fd, const Endpoint& to, UserData user_data
 
 void UringQueue::read(NativeSocket fd, std::span<std::byte> buffer, UserData user_data) {
   SocketState& s = state_of(fd, "read");
-  enqueue(s, std::unique_ptr<Operation>(new Operation{Op::read, user_data, buffer.data(), buffer.size()}));
+  enqueue(s, new_operation(Op::read, user_data, buffer.data(), buffer.size()));
 }
 
 void UringQueue::write(NativeSocket fd, std::span<const std::byte> buffer, UserData user_data) {
   SocketState& s = state_of(fd, "write");
-  auto op = std::unique_ptr<Operation>(
-      new Operation{Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size()});
+  auto op = new_operation(Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size());
   op->input = false;
   enqueue(s, std::move(op));
+}
+
+std::unique_ptr<UringQueue::Operation> UringQueue::new_operation(Op kind, UserData user_data, std::byte* data,
+                                                                  std::size_t size) {
+  std::unique_ptr<Operation> op;
+  if (spare_.empty()) {
+    op = std::make_unique<Operation>();
+  } else {
+    op = std::move(spare_.back());
+    spare_.pop_back();
+    *op = Operation{};
+  }
+  op->op = kind;
+  op->user_data = user_data;
+  op->data = data;
+  op->size = size;
+  return op;
 }
 
 void UringQueue::enqueue(SocketState& s, std::unique_ptr<Operation> op) {
@@ -289,6 +305,8 @@ void UringQueue::finish(OperationQueue& queue, int res) {
     case Op::connect:
     case Op::post:    complete(op, 0, error); break;
   }
+  // Reuse it, unless a cancel request named its address: never let that request meet a newcomer.
+  if (!op.cancel_requested && spare_.size() < 1024) spare_.push_back(std::move(queue.front()));
   queue.pop_front();
   if (!queue.empty()) start(queue);  // the next operation of this socket and direction
 }

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "evq/completion/completion_fifo.hpp"
 #include "evq/completion/queue.hpp"
 #include "evq/iocp/completion_port.hpp"
 
@@ -55,7 +56,7 @@ class IocpQueue final : public CompletionQueue {
   evq::iocp::CompletionPort port_{1};
   std::unordered_map<NativeSocket, std::unique_ptr<SocketState>> sockets_;
   std::vector<std::unique_ptr<SocketState>> detached_;  // kept until their in-flight packets arrive
-  std::deque<Completion> ready_;
+  CompletionFifo ready_;
   std::vector<OVERLAPPED_ENTRY> entries_ = std::vector<OVERLAPPED_ENTRY>(64);
   std::size_t pending_ = 0;
   std::size_t in_flight_ = 0;

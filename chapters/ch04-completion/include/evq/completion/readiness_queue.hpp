@@ -13,11 +13,13 @@
 
 #include <atomic>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "evq/completion/completion_fifo.hpp"
 #include "evq/completion/queue.hpp"
 
 namespace evq::completion {
@@ -64,7 +66,7 @@ class ReadinessQueue : public CompletionQueue {
     std::size_t size = 0;
     std::size_t done = 0;             // write: bytes already sent
     bool connect_started = false;     // connect: connect() has been called once
-    Endpoint to{};                    // connect only
+    std::unique_ptr<Endpoint> to{};   // connect only (kept out of line: Pending stays small)
   };
   struct SocketState {
     std::deque<Pending> input;   // accept and read: wait for readable
@@ -84,7 +86,7 @@ class ReadinessQueue : public CompletionQueue {
   void take_posts();
 
   std::unordered_map<int, SocketState> sockets_;
-  std::deque<Completion> ready_;  // finished, waiting to be returned by wait()
+  CompletionFifo ready_;  // finished, waiting to be returned by wait()
   std::vector<Readiness> events_;
   std::size_t pending_ = 0;
   bool skipped_poll_ = false;

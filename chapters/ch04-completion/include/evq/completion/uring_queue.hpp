@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "evq/common/unique_fd.hpp"
+#include "evq/completion/completion_fifo.hpp"
 #include "evq/completion/queue.hpp"
 
 namespace evq::completion {
@@ -50,6 +51,7 @@ class UringQueue final : public CompletionQueue {
   using OperationQueue = std::deque<std::unique_ptr<Operation>>;
 
   SocketState& state_of(int fd, const char* call);
+  std::unique_ptr<Operation> new_operation(Op op, UserData user_data, std::byte* data = nullptr, std::size_t size = 0);
   void enqueue(SocketState& s, std::unique_ptr<Operation> op);
   void start(OperationQueue& queue);
   void request_cancel(Operation& op);
@@ -66,9 +68,10 @@ class UringQueue final : public CompletionQueue {
   bool enabled_ = false;  // R_DISABLED rings start disabled until the waiting thread enables them
   std::unordered_map<int, std::unique_ptr<SocketState>> sockets_;
   std::vector<std::unique_ptr<SocketState>> detached_;  // kept until their in-flight operations end
-  std::deque<Completion> ready_;
+  CompletionFifo ready_;
   std::size_t pending_ = 0;
   std::size_t in_flight_ = 0;
+  std::vector<std::unique_ptr<Operation>> spare_;  // finished Operations, reused: no malloc per operation
 
   UniqueFd wakeup_;                 // eventfd; the ring keeps one read on it pending
   std::uint64_t wakeup_count_ = 0;  // that read's buffer
