@@ -1,11 +1,12 @@
 #include "evq/completion/echo_server.hpp"
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace evq::completion {
 namespace {
-// User data: 0 is the listener's accept, ~0 is stop(), every other value a connection id. The low
-// bit of a connection's user data tells the read (0) from the write (1): they are never both pending.
+// User data: 0 is the listener's accept, ~0 is stop(), anything else the address of a Connection
+// (a connection has one operation pending at a time, so its address says everything).
 constexpr UserData kAcceptData = 0;
 constexpr UserData kStopData = ~UserData{0};
 }  // namespace
@@ -41,24 +42,22 @@ std::size_t EchoServer::run_once(std::optional<std::chrono::milliseconds> timeou
 void EchoServer::handle(Completion& c) {
   if (c.op == Op::post && c.user_data == kStopData) return void(stopping_ = true);
   if (c.user_data == kAcceptData) return on_accept(c);
-  std::uint64_t id = c.user_data;
-  auto it = connections_.find(id);
-  if (it == connections_.end()) return;
-  Connection& conn = *it->second;
-  if (conn.closing) {
+  // The user data is the connection itself: it lives until its last completion, so no lookup.
+  auto* conn = reinterpret_cast<Connection*>(static_cast<std::uintptr_t>(c.user_data));
+  if (conn->closing) {
     // The last completion of a detached connection: only now may its buffer go.
-    connections_.erase(it);
+    connections_.erase(conn);
     return;
   }
   if (c.error || c.end_of_stream()) {  // reset, aborted, or the client is done
     if (c.error) ++stats_.errors;
-    return close(id, it);
+    return close(conn);
   }
   if (c.op == Op::read) {  // echo what came: lend the same buffer, now for reading from
     stats_.bytes_echoed += c.bytes;
-    queue_.write(conn.socket.get(), std::span(conn.buffer).first(c.bytes), id);
+    queue_.write(conn->socket.get(), std::span(conn->buffer).first(c.bytes), c.user_data);
   } else {                 // the echo is out: lend the buffer for the next read
-    queue_.read(conn.socket.get(), conn.buffer, id);
+    queue_.read(conn->socket.get(), conn->buffer, c.user_data);
   }
 }
 // [/snippet echo-handle]
@@ -70,22 +69,21 @@ void EchoServer::on_accept(Completion& c) {
     ++stats_.errors;
     return;
   }
-  std::uint64_t id = next_id_++;
-  auto conn = std::make_unique<Connection>();
+  auto owned = std::make_unique<Connection>();
+  Connection* conn = owned.get();
   conn->socket = std::move(c.accepted);
   conn->buffer.resize(buffer_size_);
+  connections_.emplace(conn, std::move(owned));
   queue_.attach(conn->socket.get());
-  queue_.read(conn->socket.get(), conn->buffer, id);
-  connections_.emplace(id, std::move(conn));
+  queue_.read(conn->socket.get(), conn->buffer, reinterpret_cast<std::uintptr_t>(conn));
   ++stats_.accepted;
 }
 
-void EchoServer::close(std::uint64_t id, decltype(connections_)::iterator it) {
-  (void)id;
+void EchoServer::close(Connection* conn) {
   ++stats_.closed;
   // Nothing else is pending on this connection (one operation at a time), so detach and drop it.
-  queue_.detach(it->second->socket.get());
-  connections_.erase(it);
+  queue_.detach(conn->socket.get());
+  connections_.erase(conn);
 }
 
 void EchoServer::shutdown() {
@@ -94,7 +92,7 @@ void EchoServer::shutdown() {
   stopping_ = true;
   // Every connection has one operation pending, whose buffer the queue holds: detach cancels them,
   // and each connection is freed when its (aborted or real) completion comes back.
-  for (auto& [id, conn] : connections_) {
+  for (auto& [key, conn] : connections_) {
     conn->closing = true;
     queue_.detach(conn->socket.get());
   }

@@ -49,14 +49,13 @@ class EchoServer {
   };
   void handle(Completion& c);
   void on_accept(Completion& c);
-  void close(std::uint64_t id, std::unordered_map<std::uint64_t, std::unique_ptr<Connection>>::iterator it);
+  void close(Connection* conn);
   void shutdown();
 
   CompletionQueue& queue_;
   NativeSocket listener_;
   std::size_t buffer_size_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
-  std::uint64_t next_id_ = 1;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;  // owner; keyed by address
   bool stopping_ = false;
   bool shut_down_ = false;
   Stats stats_;
