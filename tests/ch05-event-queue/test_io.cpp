@@ -168,8 +168,8 @@ TEST_CASE("the echo server survives peers that reset, half-close or vanish, and 
 }
 
 // [snippet test-stress-io]
-TEST_CASE("stress: posted packets and socket completions mixed on one port, each delivered once") {
-  constexpr std::uint64_t kPosted = 200'000, kIoKey = ~std::uint64_t{0};
+TEST_CASE("stress: a million posted packets and socket completions mixed on one port, each delivered once") {
+  constexpr std::uint64_t kPosted = 1'000'000, kProducers = 4, kIoKey = ~std::uint64_t{0};
   constexpr int kMessages = 2000;
   Port port(2);
   PortIo io(port);
@@ -199,13 +199,15 @@ TEST_CASE("stress: posted packets and socket completions mixed on one port, each
     for (int m = 0; m < kMessages; ++m) loopback::send_all(pair.client.get(), "x");
   });
   std::vector<std::thread> producers;
-  for (std::uint64_t p = 0; p < 2; ++p)
+  for (std::uint64_t p = 0; p < kProducers; ++p)
     producers.emplace_back([&, p] {
-      for (std::uint64_t k = p; k < kPosted; k += 2) REQUIRE(port.post(k));
+      for (std::uint64_t k = p; k < kPosted; k += kProducers) REQUIRE(port.post(k));
     });
   for (auto& t : producers) t.join();
   writer.join();
-  REQUIRE(wait_until([&] { return posted_seen.load() == kPosted && io_bytes.load() == kMessages; }, 60s));
+  REQUIRE_MESSAGE(wait_until([&] { return posted_seen.load() == kPosted && io_bytes.load() == kMessages; }, 100s),
+                  "posted packets seen: ", posted_seen.load(), " of ", kPosted, "; bytes read: ", io_bytes.load(),
+                  " of ", kMessages);
   port.close();
   for (auto& t : consumers) t.join();
   CHECK(io_failed.load() == 0);
