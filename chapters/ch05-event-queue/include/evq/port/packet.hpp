@@ -6,8 +6,8 @@
 // same type, so a worker cannot tell them apart except by the key it chose.
 //
 // Packets own nothing. That is what lets close() drop queued packets without a leak: whatever a
-// packet's `user` field points at belongs to the code that posted it (for socket I/O, to the
-// evq::port::SocketBinding, whose destructor frees its operations).
+// packet's `user` field points at belongs to the code that posted it (for socket I/O, the caller's
+// connection and its buffer; evq::port::PortIo cancels and collects its operations before it goes).
 #pragma once
 
 #include <cstdint>
