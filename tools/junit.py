@@ -13,6 +13,9 @@ class TestResult:
     seconds: float
 
 
+EMPTY_RUN = re.compile(r"\[doctest\] test cases:\s+0 \|")
+
+
 def read(path) -> list:
     path = Path(path)
     if not path.exists():
@@ -25,6 +28,12 @@ def read(path) -> list:
         elif case.find("skipped") is not None or case.get("status") in ("notrun", "disabled"):
             status = "skipped"
         out = case.findtext("system-out") or ""
+        # A doctest program whose --test-case filter matched nothing exits 0 having tested nothing
+        # (a ';' in a TEST_CASE name splits it into two such ctest tests). That is not a pass.
+        if status == "passed" and EMPTY_RUN.search(out):
+            status = "failed"
+            out += "\nevq: this ctest test ran no doctest test case: its name matched none " \
+                   "(does the TEST_CASE name contain ';'?)\n"
         results.append(TestResult(case.get("name", "?"), status, out, float(case.get("time") or 0)))
     return results
 
