@@ -28,6 +28,10 @@ class UringQueue final : public CompletionQueue {
   // Throws std::system_error("io_uring_queue_init") where the kernel refuses (too old, disabled by
   // /proc/sys/kernel/io_uring_disabled, or blocked by seccomp in a container).
   explicit UringQueue(unsigned entries = 256);
+  // Cancels what is in flight and waits (at most a few seconds) for its CQEs. With a
+  // SINGLE_ISSUER ring only the waiting thread may submit, so destroy the queue on that thread, or
+  // after every completion has been reaped (as EchoServer's shutdown does); otherwise the kernel
+  // cancels the leftovers as the ring closes, and their buffers must outlive that.
   ~UringQueue() override;
 
   // Why this kernel cannot run the backend, or "" when it can (a small ring is tried and probed).
