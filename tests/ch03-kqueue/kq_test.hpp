@@ -63,4 +63,13 @@ inline std::int64_t answer(Kqueue& kq, struct kevent change) {
 
 inline uintptr_t id(int fd) { return static_cast<uintptr_t>(fd); }
 
+// Returns once a timer of `delay_ms`, armed now on a kqueue of its own, has fired: every timer armed
+// before this call with a shorter delay has then expired too (both run on the monotonic clock). This
+// lets tests reason about expirations without sleeping and without asserting how long anything took.
+inline void wait_at_least_ms(std::int64_t delay_ms) {
+  Kqueue sentinel;
+  sentinel.apply(change(1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS, delay_ms));
+  REQUIRE_MESSAGE(wait_for(sentinel, 1, EVFILT_TIMER), "the sentinel timer never fired");
+}
+
 }  // namespace evq::kq::test

@@ -12,18 +12,6 @@
 using namespace evq::kq;
 using namespace evq::kq::test;
 
-namespace {
-
-// Blocks until a timer of `delay_ms`, armed now on a kqueue of its own, has fired. Any timer armed
-// before this call with a shorter delay has then expired too: both run on the monotonic clock.
-// This lets tests reason about expirations without asserting how long anything took.
-void wait_at_least_ms(std::int64_t delay_ms) {
-  Kqueue sentinel;
-  sentinel.apply(change(1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS, delay_ms));
-  REQUIRE_MESSAGE(wait_for(sentinel, 1, EVFILT_TIMER), "the sentinel timer never fired");
-}
-
-}  // namespace
 
 TEST_CASE("a periodic EVFILT_TIMER keeps firing, and stays registered") {
   EVQ_KQ_PLATFORM_NOTE();

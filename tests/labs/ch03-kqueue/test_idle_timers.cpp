@@ -9,17 +9,6 @@ using namespace evq::kq;
 using namespace evq::kq::test;
 using evq::kq::lab::IdleTimers;
 
-namespace {
-
-// Returns once a timer of `delay_ms`, armed now on a kqueue of its own, has fired: every timer armed
-// before with a shorter delay has then expired too (one monotonic clock). No sleeping, no durations.
-void wait_at_least_ms(std::int64_t delay_ms) {
-  Kqueue sentinel;
-  sentinel.apply(change(1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS, delay_ms));
-  REQUIRE_MESSAGE(wait_for(sentinel, 1, EVFILT_TIMER), "the sentinel timer never fired");
-}
-
-}  // namespace
 
 TEST_CASE("an idle connection is reported once, with its descriptor as the timer's ident [2 pts]") {
   EVQ_KQ_PLATFORM_NOTE();
