@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i + 2 < threads; ++i)
     if (auto r = workers[static_cast<std::size_t>(i)]->result(5s); r && r->status == Wait::closed) ++closed;
   if (closed != threads - 2) return fail("every waiter should return 'closed'");
-  say.step("the {} remaining waiters return Wait::closed", closed);
+  say.step("{} remaining waiter(s) return Wait::closed", closed);
   workers.clear();
   return 0;
 }
