@@ -19,7 +19,7 @@ BlockingScope::BlockingScope() {
     if (c.closed) return;
     --c.running;  // what the kernel does when a running thread blocks in another wait
     self.running = false;
-    while (detail::Waiter* w = c.hand_off_locked()) chosen.push_back(w);
+    c.settle_locked(chosen);  // a waiter may take a queued packet now
     if (Trace* t = c.tracer()) {
       t->record(Kind::scope_enter);
       c.note_counters_locked();

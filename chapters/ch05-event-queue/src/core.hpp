@@ -1,19 +1,24 @@
-// The shared state behind a Port (internal). One mutex guards everything; the rules of
-// reference/002 are the small functions below, each called with the mutex held.
+// The shared state behind a Port (internal). One mutex guards the rules of reference/002 (the
+// queue, the waiter stack, the running count), and the small functions below are called with it
+// held. post() usually does not take that mutex: it appends to a producer-side inbox with a lock of
+// its own and looks at one atomic flag, `release_possible`, which says whether any thread could be
+// released right now. Only then does post() take the port's mutex to hand the packet off.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <span>
 #include <vector>
 
 #include "evq/port/packet.hpp"
 #include "evq/port/trace.hpp"
+#include "packet_queue.hpp"
 #include "parker.hpp"
 
 namespace evq::port::detail {
+
+inline constexpr std::size_t kCacheLine = 64;  // x86-64 and most ARM cores
 
 // One thread parked in get()/get_many(), on its own stack.
 struct Waiter {
@@ -44,27 +49,59 @@ class Core {
   }
   // [/snippet hand-off]
 
-  std::size_t take_locked(std::span<Packet> out) {
-    std::size_t n = 0;
-    while (n < out.size() && !queue.empty()) {
-      out[n++] = queue.front();
-      queue.pop_front();
+  // [snippet settle]
+  // The last step of every critical section that may let a waiter run (a post() that found
+  // `release_possible` set, a thread that parks, leaves or opens a BlockingScope): move the inbox
+  // into the queue, release every waiter the rules allow, then publish whether post() must come
+  // here. A post() reads the flag after unlocking the inbox, and we re-check the inbox after setting
+  // it; the inbox mutex orders the two, so either we see its packet or it sees the flag.
+  void settle_locked(std::vector<Waiter*>& chosen) {
+    for (;;) {
+      drain_inbox_locked();
+      while (Waiter* w = hand_off_locked()) chosen.push_back(w);
+      const bool possible = !closed && running < concurrency && !waiters.empty();
+      release_possible.store(possible);
+      if (!possible) return;  // a running thread's next get() will find what is queued
+      std::lock_guard in(inbox_mutex);
+      if (inbox.empty()) return;  // a later post() sees the flag and comes here itself
     }
-    return n;
   }
+  // [/snippet settle]
+
+  // Appends everything posted since the last drain to the FIFO queue; its packets are all newer.
+  void drain_inbox_locked() {
+    std::lock_guard in(inbox_mutex);
+    queue.append(inbox);  // usually a swap of two buffers: see packet_queue.hpp
+  }
+
+  std::size_t take_locked(std::span<Packet> out) { return queue.take(out); }
 
   Trace* tracer() const { return trace.load(std::memory_order_acquire); }
   void note_counters_locked() const {
     if (Trace* t = tracer()) t->record_counters(running, waiters.size(), queue.size());
   }
 
-  mutable std::mutex mutex;
-  std::deque<Packet> queue;       // FIFO: push_back, pop_front
-  std::vector<Waiter*> waiters;   // LIFO: back() is the most recent waiter
+  // Three groups, each on cache lines of its own. Were the producer's inbox next to `running`,
+  // every get() would take the line away from the core that post()s (false sharing), and a post()
+  // would cost a cache miss even on its fast path. Lock order: `mutex`, then `inbox_mutex`.
+
+  // Read on every call, written rarely.
+  alignas(kCacheLine) std::atomic<bool> release_possible{false};  // !closed && running <
+                                  // concurrency && waiters nonempty, as of the last settle_locked()
+  std::atomic<Trace*> trace{nullptr};
   const unsigned concurrency;
+
+  // The rules of reference/002, guarded by `mutex`.
+  alignas(kCacheLine) mutable std::mutex mutex;
+  PacketQueue queue;              // FIFO: the oldest packet leaves first
+  std::vector<Waiter*> waiters;   // LIFO: back() is the most recent waiter
   unsigned running = 0;           // associated threads between get()'s return and their next get()
   bool closed = false;
-  std::atomic<Trace*> trace{nullptr};
+
+  // The producer side, guarded by `inbox_mutex`: all that post()'s fast path writes.
+  alignas(kCacheLine) mutable std::mutex inbox_mutex;
+  std::vector<Packet> inbox;      // posted, not yet in `queue`; oldest first
+  bool inbox_closed = false;      // close() sets it under both mutexes; post() checks it here
 };
 
 }  // namespace evq::port::detail

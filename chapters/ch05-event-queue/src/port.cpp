@@ -64,7 +64,7 @@ void Association::leave() {
     if (running) {
       --core->running;  // one fewer running thread: a waiter may take a queued packet now
       running = false;
-      while (Waiter* w = core->hand_off_locked()) chosen.push_back(w);
+      core->settle_locked(chosen);
       core->note_counters_locked();
     }
   }
@@ -90,18 +90,30 @@ unsigned Port::concurrency() const { return core_->concurrency; }
 // [snippet post]
 bool Port::post(const Packet& packet) {
   Core& c = *core_;
-  Waiter* chosen = nullptr;
+  Trace* t = c.tracer();
+  if (!t) {  // (a traced port takes the locked path, so that the trace sees every post in order)
+    {
+      std::lock_guard in(c.inbox_mutex);
+      if (c.inbox_closed) return false;
+      c.inbox.push_back(packet);  // FIFO: the inbox is drained to the back of the queue
+    }
+    // Nobody can be released (the cap is reached, or nobody waits): a running thread's next get()
+    // takes the packet. This is the common case under load, and it never touches the port's mutex.
+    if (!c.release_possible.load()) return true;
+  }
+  std::vector<Waiter*> chosen;
   {
     std::lock_guard lock(c.mutex);
-    if (c.closed) return false;
-    c.queue.push_back(packet);      // FIFO, always: a hand-off below takes the oldest packet
-    chosen = c.hand_off_locked();   // the most recent waiter, unless the cap is reached
-    if (Trace* t = c.tracer()) {
+    if (t) {
+      if (c.closed) return false;
+      std::lock_guard in(c.inbox_mutex);
+      c.inbox.push_back(packet);
       t->record(Kind::posted, packet.key);
-      c.note_counters_locked();
     }
+    c.settle_locked(chosen);  // the most recent waiter gets the oldest packet, unless the cap is reached
+    if (t) c.note_counters_locked();
   }
-  if (chosen) chosen->parker.unpark();  // wake exactly the thread that was chosen
+  detail::unpark_all(chosen);  // wake exactly the threads that were chosen
   return true;
 }
 // [/snippet post]
@@ -135,6 +147,7 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
     self.core.reset();  // closing the port ends the association
     return {Wait::closed, 0};
   }
+  if (c.queue.empty()) c.drain_inbox_locked();  // what post() left in its inbox
   if (!c.queue.empty() && c.running < c.concurrency) {
     // A thread that comes back while packets are queued takes one without blocking.
     std::size_t n = c.take_locked(out);
@@ -160,7 +173,10 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
     t->record(Kind::parked);
     c.note_counters_locked();
   }
+  std::vector<Waiter*> chosen;
+  c.settle_locked(chosen);  // tells post() that a release is possible now (it may even be ours)
   lock.unlock();
+  detail::unpark_all(chosen);  // if we chose ourselves, the park below returns at once
 
   auto deadline = timeout ? detail::Parker::Clock::now() + *timeout
                           : detail::Parker::Clock::time_point::max();
@@ -170,6 +186,7 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
       std::erase(c.waiters, &me);
       ++c.running;  // the timed-out thread runs again
       self.running = true;
+      // (release_possible may now be true for nothing: the next post() then settles once, in vain)
       if (t) {
         t->record(Kind::woken);
         t->record(Kind::timed_out);
@@ -202,8 +219,14 @@ std::size_t Port::close() {
     std::lock_guard lock(c.mutex);
     if (c.closed) return 0;
     c.closed = true;
-    dropped = c.queue.size();
-    std::deque<Packet>().swap(c.queue);  // packets own nothing: dropping them frees only the queue
+    c.release_possible.store(false);
+    {
+      std::lock_guard in(c.inbox_mutex);
+      c.inbox_closed = true;  // post() fails from here on, even on its fast path
+      dropped = c.inbox.size();
+      std::vector<Packet>().swap(c.inbox);
+    }
+    dropped += c.queue.drop_all();  // packets own nothing: dropping them frees only the buffers
     released.swap(c.waiters);
     for (Waiter* w : released) {
       w->status = Wait::closed;
@@ -224,7 +247,9 @@ bool Port::closed() const {
 
 Port::Counters Port::counters() const {
   std::lock_guard lock(core_->mutex);
-  return {core_->running, core_->waiters.size(), core_->queue.size(), core_->closed};
+  std::lock_guard in(core_->inbox_mutex);
+  return {core_->running, core_->waiters.size(), core_->queue.size() + core_->inbox.size(),
+          core_->closed};
 }
 
 void Port::set_trace(Trace* trace) { core_->trace.store(trace, std::memory_order_release); }
