@@ -15,7 +15,7 @@ BlockingScope::BlockingScope() {
   detail::Core& c = *self.core;
   std::vector<detail::Waiter*> chosen;
   {
-    std::lock_guard lock(c.mutex);
+    std::lock_guard lock(c.state_lock);
     if (c.closed) return;
     --c.running;  // what the kernel does when a running thread blocks in another wait
     self.running = false;
@@ -33,7 +33,7 @@ BlockingScope::~BlockingScope() {
   if (!core_) return;
   detail::Association& self = detail::this_thread_association();
   if (self.core != core_ || self.running) return;  // moved to another port inside the scope
-  std::lock_guard lock(core_->mutex);
+  std::lock_guard lock(core_->state_lock);
   if (core_->closed) return;
   ++core_->running;  // back to running even above the cap: the overshoot of reference/002
   self.running = true;

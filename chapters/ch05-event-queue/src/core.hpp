@@ -1,13 +1,14 @@
-// The shared state behind a Port (internal). One mutex guards the rules of reference/002 (the
-// queue, the waiter stack, the running count), and the small functions below are called with it
-// held. post() usually does not take that mutex: it appends to a producer-side inbox with a lock of
-// its own and looks at one atomic flag, `release_possible`, which says whether any thread could be
-// released right now. Only then does post() take the port's mutex to hand the packet off.
+// The shared state behind a Port (internal). One lock, `state_lock`, guards the rules of
+// reference/002 (the queue, the waiter stack, the running count), and the small functions below
+// are called with it held. post() usually does not take it: it appends to a producer-side inbox
+// that has a lock of its own and looks at one atomic flag, `release_possible`, which says whether
+// any thread could be released right now. Only then does post() take `state_lock` to hand the
+// packet off. Both locks are SpinLocks (spin_lock.hpp): nothing sleeps while holding them.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
-#include <mutex>
+#include <mutex>  // std::lock_guard
 #include <span>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "evq/port/trace.hpp"
 #include "packet_queue.hpp"
 #include "parker.hpp"
+#include "spin_lock.hpp"
 
 namespace evq::port::detail {
 
@@ -54,7 +56,7 @@ class Core {
   // `release_possible` set, a thread that parks, leaves or opens a BlockingScope): move the inbox
   // into the queue, release every waiter the rules allow, then publish whether post() must come
   // here. A post() reads the flag after unlocking the inbox, and we re-check the inbox after setting
-  // it; the inbox mutex orders the two, so either we see its packet or it sees the flag.
+  // it; the inbox lock orders the two, so either we see its packet or it sees the flag.
   void settle_locked(std::vector<Waiter*>& chosen) {
     for (;;) {
       drain_inbox_locked();
@@ -62,7 +64,7 @@ class Core {
       const bool possible = !closed && running < concurrency && !waiters.empty();
       release_possible.store(possible);
       if (!possible) return;  // a running thread's next get() will find what is queued
-      std::lock_guard in(inbox_mutex);
+      std::lock_guard in(inbox_lock);
       if (inbox.empty()) return;  // a later post() sees the flag and comes here itself
     }
   }
@@ -70,7 +72,7 @@ class Core {
 
   // Appends everything posted since the last drain to the FIFO queue; its packets are all newer.
   void drain_inbox_locked() {
-    std::lock_guard in(inbox_mutex);
+    std::lock_guard in(inbox_lock);
     queue.append(inbox);  // usually a swap of two buffers: see packet_queue.hpp
   }
 
@@ -83,7 +85,7 @@ class Core {
 
   // Three groups, each on cache lines of its own. Were the producer's inbox next to `running`,
   // every get() would take the line away from the core that post()s (false sharing), and a post()
-  // would cost a cache miss even on its fast path. Lock order: `mutex`, then `inbox_mutex`.
+  // would cost a cache miss even on its fast path. Lock order: `state_lock`, then `inbox_lock`.
 
   // Read on every call, written rarely.
   alignas(kCacheLine) std::atomic<bool> release_possible{false};  // !closed && running <
@@ -91,17 +93,17 @@ class Core {
   std::atomic<Trace*> trace{nullptr};
   const unsigned concurrency;
 
-  // The rules of reference/002, guarded by `mutex`.
-  alignas(kCacheLine) mutable std::mutex mutex;
+  // The rules of reference/002, guarded by `state_lock`.
+  alignas(kCacheLine) mutable SpinLock state_lock;
   PacketQueue queue;              // FIFO: the oldest packet leaves first
   std::vector<Waiter*> waiters;   // LIFO: back() is the most recent waiter
   unsigned running = 0;           // associated threads between get()'s return and their next get()
   bool closed = false;
 
-  // The producer side, guarded by `inbox_mutex`: all that post()'s fast path writes.
-  alignas(kCacheLine) mutable std::mutex inbox_mutex;
+  // The producer side, guarded by `inbox_lock`: all that post()'s fast path writes.
+  alignas(kCacheLine) mutable SpinLock inbox_lock;
   std::vector<Packet> inbox;      // posted, not yet in `queue`; oldest first
-  bool inbox_closed = false;      // close() sets it under both mutexes; post() checks it here
+  bool inbox_closed = false;      // close() sets it under both locks; post() checks it here
 };
 
 }  // namespace evq::port::detail

@@ -60,7 +60,7 @@ void Association::leave() {
   if (!core) return;
   std::vector<Waiter*> chosen;
   {
-    std::lock_guard lock(core->mutex);
+    std::lock_guard lock(core->state_lock);
     if (running) {
       --core->running;  // one fewer running thread: a waiter may take a queued packet now
       running = false;
@@ -93,20 +93,20 @@ bool Port::post(const Packet& packet) {
   Trace* t = c.tracer();
   if (!t) {  // (a traced port takes the locked path, so that the trace sees every post in order)
     {
-      std::lock_guard in(c.inbox_mutex);
+      std::lock_guard in(c.inbox_lock);
       if (c.inbox_closed) return false;
       c.inbox.push_back(packet);  // FIFO: the inbox is drained to the back of the queue
     }
     // Nobody can be released (the cap is reached, or nobody waits): a running thread's next get()
-    // takes the packet. This is the common case under load, and it never touches the port's mutex.
+    // takes the packet. This is the common case under load, and it never touches `state_lock`.
     if (!c.release_possible.load()) return true;
   }
   std::vector<Waiter*> chosen;
   {
-    std::lock_guard lock(c.mutex);
+    std::lock_guard lock(c.state_lock);
     if (t) {
       if (c.closed) return false;
-      std::lock_guard in(c.inbox_mutex);
+      std::lock_guard in(c.inbox_lock);
       c.inbox.push_back(packet);
       t->record(Kind::posted, packet.key);
     }
@@ -134,7 +134,7 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
     self.core = core_;
   }
   Core& c = *self.core;  // (not *this: a close() from another thread may destroy the Port)
-  std::unique_lock lock(c.mutex);
+  std::unique_lock lock(c.state_lock);
   Trace* t = c.tracer();
   if (t) t->record(Kind::get_called);
   if (self.running) {
@@ -216,12 +216,12 @@ std::size_t Port::close() {
   std::vector<Waiter*> released;
   std::size_t dropped = 0;
   {
-    std::lock_guard lock(c.mutex);
+    std::lock_guard lock(c.state_lock);
     if (c.closed) return 0;
     c.closed = true;
     c.release_possible.store(false);
     {
-      std::lock_guard in(c.inbox_mutex);
+      std::lock_guard in(c.inbox_lock);
       c.inbox_closed = true;  // post() fails from here on, even on its fast path
       dropped = c.inbox.size();
       std::vector<Packet>().swap(c.inbox);
@@ -241,13 +241,13 @@ std::size_t Port::close() {
 // [/snippet close]
 
 bool Port::closed() const {
-  std::lock_guard lock(core_->mutex);
+  std::lock_guard lock(core_->state_lock);
   return core_->closed;
 }
 
 Port::Counters Port::counters() const {
-  std::lock_guard lock(core_->mutex);
-  std::lock_guard in(core_->inbox_mutex);
+  std::lock_guard lock(core_->state_lock);
+  std::lock_guard in(core_->inbox_lock);
   return {core_->running, core_->waiters.size(), core_->queue.size() + core_->inbox.size(),
           core_->closed};
 }
