@@ -107,7 +107,7 @@ TEST_CASE("close() in the middle of a flood: each accepted packet is delivered o
 }
 
 // [snippet test-lost-wakeup]
-// post() skips the port's mutex unless a release is possible (src/core.hpp, settle_locked). This
+// post() skips the port's lock unless a release is possible (src/core.hpp, settle_locked). This
 // is the race that shortcut must not lose: a thread parks in the very moment a packet is posted.
 // Each round posts one packet and waits for it to be taken, so every get() parks and races the
 // next post(). A lost wake-up leaves the packet queued and the get() waiting out its deadline.
