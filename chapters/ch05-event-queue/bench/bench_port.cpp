@@ -176,6 +176,31 @@ bool run_asio(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::s
   return measure(s, packets, counters, produce, stop, limit);
 }
 
+// The chapter's targets (notes/ch05, "Why LIFO and the cap save context switches"), checked
+// against this run: a reader sees at once whether their machine reproduces them.
+void print_targets(const std::vector<Sample>& best, unsigned threads, unsigned cpus) {
+  auto find = [&](std::string_view name) -> const Sample* {
+    for (const Sample& s : best)
+      if (s.name == name) return &s;
+    return nullptr;
+  };
+  const Sample* port = find("port");
+  if (!port) return;
+  auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
+  fmt::print("\ntargets (set for 2 CPUs and 4 consumer threads; this run: {} CPUs, {} consumers{}):\n", cpus,
+             threads, cpus == 2 && threads == 4 ? "" : ", so read them as a guide only");
+  if (const Sample* plain = find("plain")) {
+    double r = port->mpps / plain->mpps;
+    fmt::print("  port >= 5 x plain queue         {:>8.2f} x   {}\n", r, verdict(r >= 5));
+  }
+  if (const Sample* asio = find("asio")) {
+    double r = port->mpps / asio->mpps;
+    fmt::print("  port >= 2 x asio io_context     {:>8.2f} x   {}\n", r, verdict(r >= 2));
+  }
+  fmt::print("  port vol. cs/packet < 0.01      {:>10.4f}   {}\n", port->vcsw_per_packet,
+             verdict(port->vcsw_per_packet < 0.01));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -248,6 +273,8 @@ int main(int argc, char** argv) {
   for (const Sample& s : best)
     fmt::print("{:<8} {:>12.2f} {:>10.3f} {:>14.4f} {:>16.4f} {:>12}\n", s.name, s.mpps, s.seconds,
                s.vcsw_per_packet, s.ivcsw_per_packet, ratio(s));
+
+  print_targets(best, threads, cpus);
 
   std::string path = cli.get("csv");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(std::fopen(path.c_str(), "w"), &std::fclose);
