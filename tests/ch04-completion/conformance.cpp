@@ -368,9 +368,13 @@ CONFORMANCE_CASE("an operation on a socket that was never attached is a clear er
   OPEN_QUEUE_OR_SKIP();
   Pair pair = tcp_pair();
   std::string buffer(8, '.');
-  CHECK_THROWS_AS(queue.read(pair.server.get(), bytes_of(buffer), 1), std::invalid_argument);
+  // The message says what to do about it, on every backend.
+  CHECK_THROWS_WITH_AS(queue.read(pair.server.get(), bytes_of(buffer), 1),
+                       doctest::Contains("call attach first"),
+                       std::invalid_argument);
   queue.attach(pair.server.get());
-  CHECK_THROWS_AS(queue.attach(pair.server.get()), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(queue.attach(pair.server.get()), doctest::Contains("already attached"),
+                       std::invalid_argument);
   CHECK(queue.pending() == 0);
   queue.detach(pair.server.get());
 }

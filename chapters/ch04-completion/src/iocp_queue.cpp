@@ -50,14 +50,13 @@ struct IocpQueue::SocketState {
   NativeSocket sock = INVALID_SOCKET;
   OperationQueue input, output;
   bool input_busy = false, output_busy = false;
-  bool detached = false;
   bool idle() const { return !input_busy && !output_busy; }
 };
 
 IocpQueue::IocpQueue() = default;
 
 IocpQueue::~IocpQueue() {
-  for (auto& [sock, s] : sockets_) cancel(sock);
+  for (NativeSocket sock : sockets_.sockets()) cancel(sock);
   // The kernel owns the OVERLAPPEDs and buffers of what is in flight until their packets come back.
   for (int rounds = 0; in_flight_ > 0 && rounds < 50; ++rounds) {
     try {
@@ -69,34 +68,19 @@ IocpQueue::~IocpQueue() {
 }
 
 void IocpQueue::attach(NativeSocket sock) {
-  if (sockets_.contains(sock))
-    throw std::invalid_argument(fmt::format("attach(socket {}): already attached to this iocp queue", sock));
-  port_.associate(sock, kSocketKey);
-  auto s = std::make_unique<SocketState>();
-  s->sock = sock;
-  sockets_.emplace(sock, std::move(s));
+  sockets_.add(sock, backend(), [&] { port_.associate(sock, kSocketKey); }).sock = sock;
 }
 
 void IocpQueue::detach(NativeSocket sock) {
-  auto it = sockets_.find(sock);
-  if (it == sockets_.end()) return;
+  if (!sockets_.find(sock)) return;
   cancel(sock);
-  std::unique_ptr<SocketState> s = std::move(it->second);
-  sockets_.erase(it);
-  s->detached = true;
-  if (!s->idle()) detached_.push_back(std::move(s));
-}
-
-IocpQueue::SocketState& IocpQueue::state_of(NativeSocket sock, const char* call) {
-  auto it = sockets_.find(sock);
-  if (it == sockets_.end())
-    throw std::invalid_argument(
-        fmt::format("{}(socket {}): the socket is not attached to this iocp queue (call attach first)", call, sock));
-  return *it->second;
+  // The packets of operations already in flight still point at this state: it stays retired until
+  // they have arrived.
+  sockets_.retire(sockets_.remove(sock));
 }
 
 void IocpQueue::accept(NativeSocket listener, UserData user_data) {
-  SocketState& s = state_of(listener, "accept");
+  SocketState& s = sockets_.get(listener, "accept", backend());
   auto op = std::make_unique<Operation>();
   op->op = Op::accept;
   op->user_data = user_data;
@@ -104,7 +88,7 @@ void IocpQueue::accept(NativeSocket listener, UserData user_data) {
 }
 
 void IocpQueue::connect(NativeSocket sock, const Endpoint& to, UserData user_data) {
-  SocketState& s = state_of(sock, "connect");
+  SocketState& s = sockets_.get(sock, "connect", backend());
   if (to.family() != AF_INET) throw std::invalid_argument("connect: the iocp backend connects to IPv4 loopback only");
   sockaddr_in sin{};
   std::memcpy(&sin, &to.storage, sizeof sin);
@@ -117,7 +101,7 @@ void IocpQueue::connect(NativeSocket sock, const Endpoint& to, UserData user_dat
 }
 
 void IocpQueue::read(NativeSocket sock, std::span<std::byte> buffer, UserData user_data) {
-  SocketState& s = state_of(sock, "read");
+  SocketState& s = sockets_.get(sock, "read", backend());
   auto op = std::make_unique<Operation>();
   op->op = Op::read;
   op->user_data = user_data;
@@ -127,7 +111,7 @@ void IocpQueue::read(NativeSocket sock, std::span<std::byte> buffer, UserData us
 }
 
 void IocpQueue::write(NativeSocket sock, std::span<const std::byte> buffer, UserData user_data) {
-  SocketState& s = state_of(sock, "write");
+  SocketState& s = sockets_.get(sock, "write", backend());
   auto op = std::make_unique<Operation>();
   op->op = Op::write;
   op->user_data = user_data;
@@ -177,19 +161,19 @@ void IocpQueue::start(OperationQueue& queue) {
       return;
     }
     // It failed to start: no packet will ever come, so it completes here, and the next one starts.
-    complete(op, op.done, portable(started.error));
+    ready_.finish(op, op.done, portable(started.error));
     queue.pop_front();
   }
 }
 // [/snippet iocp-start]
 
 void IocpQueue::cancel(NativeSocket sock) {
-  auto it = sockets_.find(sock);
-  if (it == sockets_.end()) return;
-  SocketState& s = *it->second;
+  SocketState* state = sockets_.find(sock);
+  if (!state) return;
+  SocketState& s = *state;
   for (auto [queue, busy] : {std::pair{&s.input, s.input_busy}, std::pair{&s.output, s.output_busy}}) {
     auto first_waiting = queue->begin() + (busy ? 1 : 0);
-    for (auto op = first_waiting; op != queue->end(); ++op) complete(**op, (*op)->done, operation_aborted());
+    for (auto op = first_waiting; op != queue->end(); ++op) ready_.finish(**op, (*op)->done, operation_aborted());
     queue->erase(first_waiting, queue->end());
     if (busy && !queue->front()->cancel_requested) {
       Operation& op = *queue->front();
@@ -198,16 +182,6 @@ void IocpQueue::cancel(NativeSocket sock) {
       ::CancelIoEx(reinterpret_cast<HANDLE>(op.sock), &op.overlapped);
     }
   }
-}
-
-void IocpQueue::complete(Operation& op, std::size_t bytes, std::error_code error, OwnedSocket accepted) {
-  Completion c;
-  c.user_data = op.user_data;
-  c.op = op.op;
-  c.bytes = bytes;
-  c.error = error;
-  c.accepted = std::move(accepted);
-  ready_.push_back(std::move(c));
 }
 
 void IocpQueue::on_packet(Operation& op, DWORD bytes, std::error_code error) {
@@ -235,11 +209,10 @@ void IocpQueue::on_packet(Operation& op, DWORD bytes, std::error_code error) {
     }
   }
   std::size_t reported = op.op == Op::read ? bytes : op.op == Op::write ? op.done : 0;
-  complete(op, reported, error, !error && op.op == Op::accept ? std::move(op.accepted) : OwnedSocket());
+  ready_.finish(op, reported, error, !error && op.op == Op::accept ? std::move(op.accepted) : OwnedSocket());
   queue.pop_front();
   if (!queue.empty()) start(queue);
-  if (s.detached && s.idle())
-    std::erase_if(detached_, [&](const std::unique_ptr<SocketState>& d) { return d.get() == &s; });
+  sockets_.release_if_done(s);
 }
 
 // [snippet iocp-reap]
@@ -248,11 +221,7 @@ void IocpQueue::reap(std::optional<std::chrono::milliseconds> timeout) {
   for (std::size_t i = 0; i < got.count; ++i) {
     const OVERLAPPED_ENTRY& e = entries_[i];
     if (e.lpOverlapped == nullptr) {  // a post(): the key carried the user data
-      Completion c;
-      c.user_data = static_cast<UserData>(e.lpCompletionKey);
-      c.op = Op::post;
-      c.bytes = e.dwNumberOfBytesTransferred;
-      ready_.push_back(std::move(c));
+      ready_.posted(static_cast<UserData>(e.lpCompletionKey), e.dwNumberOfBytesTransferred);
       continue;
     }
     auto* op = reinterpret_cast<Operation*>(e.lpOverlapped);  // OVERLAPPED is its first member
@@ -267,13 +236,9 @@ void IocpQueue::post(UserData user_data, std::size_t bytes) {
 
 std::size_t IocpQueue::wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) {
   reap(ready_.empty() ? timeout : std::chrono::milliseconds(0));
-  std::size_t n = 0;
-  while (n < out.size() && !ready_.empty()) {
-    if (ready_.front().op != Op::post) --pending_;
-    out[n++] = std::move(ready_.front());
-    ready_.pop_front();
-  }
-  return n;
+  CompletionFifo::HandedOut handed = ready_.hand_out(out);
+  pending_ -= handed.operations;  // posts were never counted as pending
+  return handed.count;
 }
 
 }  // namespace evq::completion

@@ -23,47 +23,38 @@ bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 }  // namespace
 
 void ReadinessQueue::attach(NativeSocket fd) {
-  if (sockets_.contains(fd))
-    throw std::invalid_argument(fmt::format("attach(fd {}): already attached to this {} queue", fd, backend()));
-  make_nonblocking(fd);  // the backend retries syscalls itself; it must never block in one
-  watch(fd);
-  sockets_.emplace(fd, SocketState{});
+  sockets_.add(fd, backend(), [&] {
+    make_nonblocking(fd);  // the backend retries syscalls itself; it must never block in one
+    watch(fd);
+  });
 }
 
 void ReadinessQueue::detach(NativeSocket fd) {
-  if (!sockets_.contains(fd)) return;
+  if (!sockets_.find(fd)) return;
   cancel(fd);
-  sockets_.erase(fd);
+  sockets_.remove(fd);
   unwatch(fd);
 }
 
-ReadinessQueue::SocketState& ReadinessQueue::state_of(int fd, const char* call) {
-  auto it = sockets_.find(fd);
-  if (it == sockets_.end())
-    throw std::invalid_argument(fmt::format("{}(fd {}): the socket is not attached to this {} queue (call attach first)",
-                                            call, fd, backend()));
-  return it->second;
-}
-
 void ReadinessQueue::accept(NativeSocket listener, UserData user_data) {
-  SocketState& s = state_of(listener, "accept");
+  SocketState& s = sockets_.get(listener, "accept", backend());
   submit(listener, s, s.input, Pending{Op::accept, user_data});
 }
 
 void ReadinessQueue::connect(NativeSocket fd, const Endpoint& to, UserData user_data) {
-  SocketState& s = state_of(fd, "connect");
+  SocketState& s = sockets_.get(fd, "connect", backend());
   Pending op{Op::connect, user_data};
   op.to = std::make_unique<Endpoint>(to);
   submit(fd, s, s.output, std::move(op));
 }
 
 void ReadinessQueue::read(NativeSocket fd, std::span<std::byte> buffer, UserData user_data) {
-  SocketState& s = state_of(fd, "read");
+  SocketState& s = sockets_.get(fd, "read", backend());
   submit(fd, s, s.input, Pending{Op::read, user_data, buffer.data(), buffer.size()});
 }
 
 void ReadinessQueue::write(NativeSocket fd, std::span<const std::byte> buffer, UserData user_data) {
-  SocketState& s = state_of(fd, "write");
+  SocketState& s = sockets_.get(fd, "write", backend());
   // The queue only reads through this pointer; Pending keeps one pointer type for both directions.
   submit(fd, s, s.output, Pending{Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size()});
 }
@@ -84,29 +75,29 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
     switch (op.op) {
       case Op::read: {
         ssize_t n = ::recv(fd, op.data, op.size, 0);
-        if (n == 0 && event_error) return complete(op, 0, errno_code(event_error)), Step::completed;
-        if (n >= 0) return complete(op, static_cast<std::size_t>(n), {}), Step::completed;  // 0: end of stream
+        if (n == 0 && event_error) return ready_.finish(op, 0, errno_code(event_error)), Step::completed;
+        if (n >= 0) return ready_.finish(op, static_cast<std::size_t>(n), {}), Step::completed;  // 0: end of stream
         break;
       }
       case Op::write: {
         ssize_t n = ::send(fd, op.data + op.done, op.size - op.done, MSG_NOSIGNAL);
         if (n >= 0) {
           op.done += static_cast<std::size_t>(n);
-          if (op.done == op.size) return complete(op, op.done, {}), Step::completed;
+          if (op.done == op.size) return ready_.finish(op, op.done, {}), Step::completed;
           continue;  // part of it went out: try the rest, until all is sent or EAGAIN
         }
         break;
       }
       case Op::accept: {
         int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (conn >= 0) return complete(op, 0, {}, OwnedSocket(conn)), Step::completed;
+        if (conn >= 0) return ready_.finish(op, 0, {}, OwnedSocket(conn)), Step::completed;
         if (errno == ECONNABORTED || errno == EPROTO) continue;  // that client gave up; take the next
         break;
       }
       case Op::connect: {
         if (!op.connect_started) {
           op.connect_started = true;
-          if (::connect(fd, op.to->get(), op.to->length) == 0) return complete(op, 0, {}), Step::completed;
+          if (::connect(fd, op.to->get(), op.to->length) == 0) return ready_.finish(op, 0, {}), Step::completed;
           if (errno == EINPROGRESS || errno == EINTR) return Step::would_block;  // finishes in the kernel
           break;
         }
@@ -115,11 +106,11 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
         socklen_t len = sizeof err;
         if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
         if (err == 0) err = event_error;
-        if (err != 0) return complete(op, 0, errno_code(err)), Step::completed;
+        if (err != 0) return ready_.finish(op, 0, errno_code(err)), Step::completed;
         sockaddr_storage peer{};
         socklen_t peer_len = sizeof peer;
         if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
-          return complete(op, 0, {}), Step::completed;
+          return ready_.finish(op, 0, {}), Step::completed;
         if (errno == ENOTCONN) return Step::would_block;  // an early edge: still connecting
         break;
       }
@@ -129,20 +120,10 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
     if (errno == EINTR) continue;
     if (would_block(errno)) return Step::would_block;
     int err = errno;
-    return complete(op, op.done, errno_code(err)), Step::completed;
+    return ready_.finish(op, op.done, errno_code(err)), Step::completed;
   }
 }
 // [/snippet attempt]
-
-void ReadinessQueue::complete(Pending& op, std::size_t bytes, std::error_code error, OwnedSocket accepted) {
-  Completion c;
-  c.user_data = op.user_data;
-  c.op = op.op;
-  c.bytes = bytes;
-  c.error = error;
-  c.accepted = std::move(accepted);
-  ready_.push_back(std::move(c));
-}
 
 void ReadinessQueue::drive(int fd, SocketState& s, std::deque<Pending>& queue) {
   // Edge-triggered: keep going until a syscall says EAGAIN (or the queue is empty), or the next edge
@@ -152,70 +133,45 @@ void ReadinessQueue::drive(int fd, SocketState& s, std::deque<Pending>& queue) {
 
 // [snippet cancel]
 void ReadinessQueue::cancel(NativeSocket fd) {
-  auto it = sockets_.find(fd);
-  if (it == sockets_.end()) return;
+  SocketState* s = sockets_.find(fd);
+  if (!s) return;
   // Parked operations have not touched their buffers since their last EAGAIN, and never will again:
   // they complete now, aborted. Finished ones are already in ready_ and keep their real result.
-  for (auto* queue : {&it->second.input, &it->second.output}) {
-    for (Pending& op : *queue) complete(op, op.done, operation_aborted());
+  for (auto* queue : {&s->input, &s->output}) {
+    for (Pending& op : *queue) ready_.finish(op, op.done, operation_aborted());
     queue->clear();
   }
 }
 // [/snippet cancel]
 
 void ReadinessQueue::post(UserData user_data, std::size_t bytes) {
-  {
-    std::lock_guard lock(post_mutex_);
-    posts_.emplace_back(user_data, bytes);
-  }
-  posts_waiting_.store(true, std::memory_order_release);
+  posts_.add(user_data, bytes);
   wake();
-}
-
-void ReadinessQueue::take_posts() {
-  if (!posts_waiting_.exchange(false, std::memory_order_acquire)) return;
-  std::vector<std::pair<UserData, std::size_t>> posts;
-  {
-    std::lock_guard lock(post_mutex_);
-    posts.swap(posts_);
-  }
-  for (auto [user_data, bytes] : posts) {
-    Completion c;
-    c.user_data = user_data;
-    c.op = Op::post;
-    c.bytes = bytes;
-    ready_.push_back(std::move(c));
-  }
 }
 
 // [snippet wait]
 std::size_t ReadinessQueue::wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) {
-  take_posts();
+  posts_.take_into(ready_);
   // With completions already waiting, return them without a syscall, but not twice in a row: a
   // program that keeps completing inline must not starve the sockets that wait for readiness.
   if (ready_.empty() || skipped_poll_) {
     events_.clear();
     poll(events_, ready_.empty() ? timeout : std::chrono::milliseconds(0));
     for (const Readiness& r : events_) {
-      auto it = sockets_.find(r.fd);
-      if (it == sockets_.end()) continue;  // detached since the event was queued
-      SocketState& s = it->second;
-      if (r.error && !s.event_error) s.event_error = r.error;
-      if (r.readable) drive(r.fd, s, s.input);
-      if (r.writable) drive(r.fd, s, s.output);
+      SocketState* s = sockets_.find(r.fd);
+      if (!s) continue;  // detached since the event was queued
+      if (r.error && !s->event_error) s->event_error = r.error;
+      if (r.readable) drive(r.fd, *s, s->input);
+      if (r.writable) drive(r.fd, *s, s->output);
     }
-    take_posts();
+    posts_.take_into(ready_);
     skipped_poll_ = false;
   } else {
     skipped_poll_ = true;
   }
-  std::size_t n = 0;
-  while (n < out.size() && !ready_.empty()) {
-    if (ready_.front().op != Op::post) --pending_;  // posts were never counted as pending
-    out[n++] = std::move(ready_.front());
-    ready_.pop_front();
-  }
-  return n;
+  CompletionFifo::HandedOut handed = ready_.hand_out(out);
+  pending_ -= handed.operations;  // posts were never counted as pending
+  return handed.count;
 }
 // [/snippet wait]
 

@@ -44,7 +44,6 @@ struct UringQueue::SocketState {
   int fd = -1;
   OperationQueue input, output;  // the front one is in flight when *_busy
   bool input_busy = false, output_busy = false;
-  bool detached = false;
   bool idle() const { return !input_busy && !output_busy; }
 };
 
@@ -89,7 +88,7 @@ UringQueue::UringQueue(unsigned entries)
 UringQueue::~UringQueue() {
   // Buffers are lent until their CQE: cancel what is in flight and wait (boundedly) for the CQEs,
   // so no kernel write can land in memory the caller frees after we return.
-  for (auto& [fd, s] : sockets_) cancel(fd);
+  for (NativeSocket fd : sockets_.sockets()) cancel(fd);
   if (wakeup_armed_) {
     io_uring_sqe* sqe = next_sqe();
     io_uring_prep_cancel64(sqe, kWakeTag, 0);
@@ -138,41 +137,24 @@ void UringQueue::arm_wakeup() {
 }
 
 void UringQueue::attach(NativeSocket fd) {
-  if (sockets_.contains(fd))
-    throw std::invalid_argument(fmt::format("attach(fd {}): already attached to this io_uring queue", fd));
-  make_blocking(fd);
-  auto s = std::make_unique<SocketState>();
-  s->fd = fd;
-  sockets_.emplace(fd, std::move(s));
+  sockets_.add(fd, backend(), [&] { make_blocking(fd); }).fd = fd;
 }
 
 void UringQueue::detach(NativeSocket fd) {
-  auto it = sockets_.find(fd);
-  if (it == sockets_.end()) return;
+  if (!sockets_.find(fd)) return;
   cancel(fd);
-  std::unique_ptr<SocketState> s = std::move(it->second);
-  sockets_.erase(it);
-  s->detached = true;
   // An operation in flight holds the kernel's own reference to the file, so closing the fd does not
-  // end it; its CQE still points at this state, which waits in detached_ until then.
-  if (!s->idle()) detached_.push_back(std::move(s));
-}
-
-UringQueue::SocketState& UringQueue::state_of(int fd, const char* call) {
-  auto it = sockets_.find(fd);
-  if (it == sockets_.end())
-    throw std::invalid_argument(
-        fmt::format("{}(fd {}): the socket is not attached to this io_uring queue (call attach first)", call, fd));
-  return *it->second;
+  // end it; its CQE still points at this state, which stays retired until then.
+  sockets_.retire(sockets_.remove(fd));
 }
 
 void UringQueue::accept(NativeSocket listener, UserData user_data) {
-  SocketState& s = state_of(listener, "accept");
+  SocketState& s = sockets_.get(listener, "accept", backend());
   enqueue(s, new_operation(Op::accept, user_data));
 }
 
 void UringQueue::connect(NativeSocket fd, const Endpoint& to, UserData user_data) {
-  SocketState& s = state_of(fd, "connect");
+  SocketState& s = sockets_.get(fd, "connect", backend());
   auto op = new_operation(Op::connect, user_data);
   op->to = to;
   op->input = false;
@@ -180,12 +162,12 @@ void UringQueue::connect(NativeSocket fd, const Endpoint& to, UserData user_data
 }
 
 void UringQueue::read(NativeSocket fd, std::span<std::byte> buffer, UserData user_data) {
-  SocketState& s = state_of(fd, "read");
+  SocketState& s = sockets_.get(fd, "read", backend());
   enqueue(s, new_operation(Op::read, user_data, buffer.data(), buffer.size()));
 }
 
 void UringQueue::write(NativeSocket fd, std::span<const std::byte> buffer, UserData user_data) {
-  SocketState& s = state_of(fd, "write");
+  SocketState& s = sockets_.get(fd, "write", backend());
   auto op = new_operation(Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size());
   op->input = false;
   enqueue(s, std::move(op));
@@ -237,13 +219,13 @@ void UringQueue::start(OperationQueue& queue) {
 
 // [snippet uring-cancel]
 void UringQueue::cancel(NativeSocket fd) {
-  auto it = sockets_.find(fd);
-  if (it == sockets_.end()) return;
-  SocketState& s = *it->second;
+  SocketState* state = sockets_.find(fd);
+  if (!state) return;
+  SocketState& s = *state;
   for (auto [queue, busy] : {std::pair{&s.input, s.input_busy}, std::pair{&s.output, s.output_busy}}) {
     // Not yet given to the kernel: abort here and now.
     auto first_waiting = queue->begin() + (busy ? 1 : 0);
-    for (auto op = first_waiting; op != queue->end(); ++op) complete(**op, (*op)->done, operation_aborted());
+    for (auto op = first_waiting; op != queue->end(); ++op) ready_.finish(**op, (*op)->done, operation_aborted());
     queue->erase(first_waiting, queue->end());
     // In the kernel: ask it to cancel; the operation's own CQE says how it ended (-ECANCELED, or its
     // real result if it finished first). The buffer is ours again only then.
@@ -260,29 +242,17 @@ void UringQueue::request_cancel(Operation& op) {
   io_uring_sqe_set_data64(sqe, kCancelTag);
 }
 
-void UringQueue::complete(Operation& op, std::size_t bytes, std::error_code error, OwnedSocket accepted) {
-  Completion c;
-  c.user_data = op.user_data;
-  c.op = op.op;
-  c.bytes = bytes;
-  c.error = error;
-  c.accepted = std::move(accepted);
-  ready_.push_back(std::move(c));
-}
-
 void UringQueue::on_cqe(const io_uring_cqe& cqe) {
   std::uint64_t tag = io_uring_cqe_get_data64(&cqe);
   if (tag == kCancelTag) return;  // the cancel request's own answer; the operation's CQE is what counts
   if (tag == kWakeTag) {
-    wakeup_armed_ = false;
-    posts_waiting_.store(true, std::memory_order_relaxed);  // take_posts() re-checks under the lock
+    wakeup_armed_ = false;  // take_posts() arms it again
     return;
   }
   auto* op = static_cast<Operation*>(io_uring_cqe_get_data(&cqe));
   SocketState& s = *op->socket;
   finish(op->input ? s.input : s.output, cqe.res);
-  if (s.detached && s.idle())
-    std::erase_if(detached_, [&](const std::unique_ptr<SocketState>& d) { return d.get() == &s; });
+  sockets_.release_if_done(s);
 }
 
 // [snippet uring-finish]
@@ -299,11 +269,11 @@ void UringQueue::finish(OperationQueue& queue, int res) {
   if (res == -ECANCELED || (res == -EINTR && op.cancel_requested)) error = operation_aborted();
   else if (res < 0) error = errno_code(-res);
   switch (op.op) {
-    case Op::read:    complete(op, res > 0 ? static_cast<std::size_t>(res) : 0, error); break;
-    case Op::write:   complete(op, op.done, op.done < op.size && !error ? operation_aborted() : error); break;
-    case Op::accept:  complete(op, 0, error, res >= 0 ? OwnedSocket(res) : OwnedSocket()); break;
+    case Op::read:    ready_.finish(op, res > 0 ? static_cast<std::size_t>(res) : 0, error); break;
+    case Op::write:   ready_.finish(op, op.done, op.done < op.size && !error ? operation_aborted() : error); break;
+    case Op::accept:  ready_.finish(op, 0, error, res >= 0 ? OwnedSocket(res) : OwnedSocket()); break;
     case Op::connect:
-    case Op::post:    complete(op, 0, error); break;
+    case Op::post:    ready_.finish(op, 0, error); break;
   }
   // Reuse it, unless a cancel request named its address: never let that request meet a newcomer.
   if (!op.cancel_requested && spare_.size() < 1024) spare_.push_back(std::move(queue.front()));
@@ -313,29 +283,14 @@ void UringQueue::finish(OperationQueue& queue, int res) {
 // [/snippet uring-finish]
 
 void UringQueue::post(UserData user_data, std::size_t bytes) {
-  {
-    std::lock_guard lock(post_mutex_);
-    posts_.emplace_back(user_data, bytes);
-  }
+  posts_.add(user_data, bytes);
   std::uint64_t one = 1;
   [[maybe_unused]] ssize_t r = ::write(wakeup_.get(), &one, sizeof one);  // completes the ring's pending read
 }
 
 void UringQueue::take_posts() {
   if (!wakeup_armed_) arm_wakeup();
-  std::vector<std::pair<UserData, std::size_t>> posts;
-  {
-    std::lock_guard lock(post_mutex_);
-    if (posts_.empty()) return;
-    posts.swap(posts_);
-  }
-  for (auto [user_data, bytes] : posts) {
-    Completion c;
-    c.user_data = user_data;
-    c.op = Op::post;
-    c.bytes = bytes;
-    ready_.push_back(std::move(c));
-  }
+  posts_.take_into(ready_);
 }
 
 void UringQueue::reap() {
@@ -351,7 +306,7 @@ void UringQueue::reap() {
 // [snippet uring-wait]
 std::size_t UringQueue::wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) {
   enable();
-  if (posts_waiting_.exchange(false)) take_posts();
+  take_posts();
   // One io_uring_enter both submits every prepared entry and, when nothing is ready yet, sleeps
   // until a CQE arrives or the timeout passes.
   io_uring_cqe* cqe = nullptr;
@@ -367,14 +322,10 @@ std::size_t UringQueue::wait(std::span<Completion> out, std::optional<std::chron
     io_uring_submit(&ring_);
   }
   reap();
-  if (posts_waiting_.exchange(false)) take_posts();
-  std::size_t n = 0;
-  while (n < out.size() && !ready_.empty()) {
-    if (ready_.front().op != Op::post) --pending_;
-    out[n++] = std::move(ready_.front());
-    ready_.pop_front();
-  }
-  return n;
+  take_posts();
+  CompletionFifo::HandedOut handed = ready_.hand_out(out);
+  pending_ -= handed.operations;  // posts were never counted as pending
+  return handed.count;
 }
 // [/snippet uring-wait]
 

@@ -11,11 +11,11 @@
 
 #include <deque>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "evq/completion/completion_fifo.hpp"
 #include "evq/completion/queue.hpp"
+#include "evq/completion/socket_table.hpp"
 #include "evq/iocp/completion_port.hpp"
 
 namespace evq::completion {
@@ -45,17 +45,14 @@ class IocpQueue final : public CompletionQueue {
   struct SocketState;
   using OperationQueue = std::deque<std::unique_ptr<Operation>>;
 
-  SocketState& state_of(NativeSocket sock, const char* call);
   void enqueue(SocketState& s, std::unique_ptr<Operation> op);
   void start(OperationQueue& queue);
   void on_packet(Operation& op, DWORD bytes, std::error_code error);
-  void complete(Operation& op, std::size_t bytes, std::error_code error, OwnedSocket accepted = {});
   void reap(std::optional<std::chrono::milliseconds> timeout);
 
   evq::WsaSession wsa_;
   evq::iocp::CompletionPort port_{1};
-  std::unordered_map<NativeSocket, std::unique_ptr<SocketState>> sockets_;
-  std::vector<std::unique_ptr<SocketState>> detached_;  // kept until their in-flight packets arrive
+  SocketTable<SocketState> sockets_;  // detached ones retired until their in-flight packets arrive
   CompletionFifo ready_;
   std::vector<OVERLAPPED_ENTRY> entries_ = std::vector<OVERLAPPED_ENTRY>(64);
   std::size_t pending_ = 0;

@@ -11,16 +11,14 @@
 // The OS-specific part is four small hooks: watch, unwatch, poll and wake.
 #pragma once
 
-#include <atomic>
 #include <deque>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "evq/completion/completion_fifo.hpp"
+#include "evq/completion/post_box.hpp"
 #include "evq/completion/queue.hpp"
+#include "evq/completion/socket_table.hpp"
 
 namespace evq::completion {
 
@@ -78,22 +76,16 @@ class ReadinessQueue : public CompletionQueue {
   };
   enum class Step { completed, would_block };
 
-  SocketState& state_of(int fd, const char* call);
   void submit(int fd, SocketState& s, std::deque<Pending>& queue, Pending op);
   Step attempt(int fd, Pending& op, int event_error);
   void drive(int fd, SocketState& s, std::deque<Pending>& queue);
-  void complete(Pending& op, std::size_t bytes, std::error_code error, OwnedSocket accepted = {});
-  void take_posts();
 
-  std::unordered_map<int, SocketState> sockets_;
+  SocketTable<SocketState> sockets_;
   CompletionFifo ready_;  // finished, waiting to be returned by wait()
   std::vector<Readiness> events_;
   std::size_t pending_ = 0;
   bool skipped_poll_ = false;
-
-  std::mutex post_mutex_;
-  std::vector<std::pair<UserData, std::size_t>> posts_;
-  std::atomic<bool> posts_waiting_{false};
+  PostBox posts_;
 };
 
 }  // namespace evq::completion

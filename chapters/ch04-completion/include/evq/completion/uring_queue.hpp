@@ -8,17 +8,15 @@
 
 #include <liburing.h>
 
-#include <atomic>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "evq/common/unique_fd.hpp"
 #include "evq/completion/completion_fifo.hpp"
+#include "evq/completion/post_box.hpp"
+#include "evq/completion/socket_table.hpp"
 #include "evq/completion/queue.hpp"
 
 namespace evq::completion {
@@ -54,7 +52,6 @@ class UringQueue final : public CompletionQueue {
   struct SocketState;
   using OperationQueue = std::deque<std::unique_ptr<Operation>>;
 
-  SocketState& state_of(int fd, const char* call);
   std::unique_ptr<Operation> new_operation(Op op, UserData user_data, std::byte* data = nullptr, std::size_t size = 0);
   void enqueue(SocketState& s, std::unique_ptr<Operation> op);
   void start(OperationQueue& queue);
@@ -63,15 +60,13 @@ class UringQueue final : public CompletionQueue {
   void enable();
   void on_cqe(const io_uring_cqe& cqe);
   void finish(OperationQueue& queue, int res);
-  void complete(Operation& op, std::size_t bytes, std::error_code error, OwnedSocket accepted = {});
   void arm_wakeup();
   void take_posts();
   void reap();
 
   io_uring ring_{};
   bool enabled_ = false;  // R_DISABLED rings start disabled until the waiting thread enables them
-  std::unordered_map<int, std::unique_ptr<SocketState>> sockets_;
-  std::vector<std::unique_ptr<SocketState>> detached_;  // kept until their in-flight operations end
+  SocketTable<SocketState> sockets_;  // detached ones retired until their in-flight operations end
   CompletionFifo ready_;
   std::size_t pending_ = 0;
   std::size_t in_flight_ = 0;
@@ -80,9 +75,7 @@ class UringQueue final : public CompletionQueue {
   UniqueFd wakeup_;                 // eventfd; the ring keeps one read on it pending
   std::uint64_t wakeup_count_ = 0;  // that read's buffer
   bool wakeup_armed_ = false;
-  std::mutex post_mutex_;
-  std::vector<std::pair<UserData, std::size_t>> posts_;
-  std::atomic<bool> posts_waiting_{false};
+  PostBox posts_;
 };
 
 }  // namespace evq::completion
