@@ -60,15 +60,22 @@ std::uint64_t total(const std::vector<Counter>& counters) {
   return sum;
 }
 
-// Runs one measurement: `start` launches the consumers, `produce` posts the packets (on this
-// thread), then we wait for the consumers to have handled them all and `stop` ends them.
-// Returns false if the run did not finish within `limit`.
-bool measure(Sample& s, std::uint64_t packets, std::vector<Counter>& counters,
-             const std::function<void()>& produce, const std::function<void()>& stop,
-             std::chrono::seconds limit) {
+// One measurement. `threads` consumer threads each run `consume(their counter)` until the queue
+// closes; this thread calls `post(k)` for every packet; once the counters add up to `packets`,
+// `close()` ends the consumers. Returns false if that did not happen within `limit`.
+template <typename Consume, typename Post, typename Close>
+bool measure(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit, Consume consume,
+             Post post, Close close) {
+  std::vector<Counter> counters(threads);
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&, i] { consume(counters[i]); });
+  auto stop = [&] {
+    close();
+    for (auto& t : pool) t.join();
+  };
   long vcsw0 = voluntary_switches(), ivcsw0 = involuntary_switches();
   auto t0 = std::chrono::steady_clock::now();
-  produce();
+  for (std::uint64_t k = 0; k < packets; ++k) post(k);
   auto deadline = t0 + limit;
   while (total(counters) < packets) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -91,20 +98,12 @@ bool measure(Sample& s, std::uint64_t packets, std::vector<Counter>& counters,
 bool run_port(Sample& s, std::uint64_t packets, unsigned threads, unsigned concurrency,
               std::chrono::seconds limit) {
   evq::port::Port port(concurrency);
-  std::vector<Counter> counters(threads);
-  std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; ++i)
-    pool.emplace_back([&, i] {
-      while (port.get().got()) counters[i].value.fetch_add(1, std::memory_order_relaxed);
-    });
-  auto produce = [&] {
-    for (std::uint64_t k = 0; k < packets; ++k) port.post(k);
-  };
-  auto stop = [&] {
-    port.close();
-    for (auto& t : pool) t.join();
-  };
-  return measure(s, packets, counters, produce, stop, limit);
+  return measure(
+      s, packets, threads, limit,
+      [&](Counter& handled) {
+        while (port.get().got()) handled.value.fetch_add(1, std::memory_order_relaxed);
+      },
+      [&](std::uint64_t k) { port.post(k); }, [&] { port.close(); });
 }
 // [/snippet bench-port]
 
@@ -112,68 +111,48 @@ bool run_port(Sample& s, std::uint64_t packets, unsigned threads, unsigned concu
 bool run_port_many(Sample& s, std::uint64_t packets, unsigned threads, unsigned concurrency,
                    std::chrono::seconds limit) {
   evq::port::Port port(concurrency);
-  std::vector<Counter> counters(threads);
-  std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; ++i)
-    pool.emplace_back([&, i] {
-      evq::port::Packet batch[16];
-      for (;;) {
-        evq::port::Port::ManyResult r = port.get_many(batch);
-        if (r.status != evq::port::Wait::packet) return;
-        counters[i].value.fetch_add(r.count, std::memory_order_relaxed);
-      }
-    });
-  auto produce = [&] {
-    for (std::uint64_t k = 0; k < packets; ++k) port.post(k);
-  };
-  auto stop = [&] {
-    port.close();
-    for (auto& t : pool) t.join();
-  };
-  return measure(s, packets, counters, produce, stop, limit);
+  return measure(
+      s, packets, threads, limit,
+      [&](Counter& handled) {
+        evq::port::Packet batch[16];
+        for (;;) {
+          evq::port::Port::ManyResult r = port.get_many(batch);
+          if (r.status != evq::port::Wait::packet) return;
+          handled.value.fetch_add(r.count, std::memory_order_relaxed);
+        }
+      },
+      [&](std::uint64_t k) { port.post(k); }, [&] { port.close(); });
 }
 
 bool run_plain(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit) {
   evq::port::bench::PlainQueue queue;
-  std::vector<Counter> counters(threads);
-  std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; ++i)
-    pool.emplace_back([&, i] {
-      while (queue.pop()) counters[i].value.fetch_add(1, std::memory_order_relaxed);
-    });
-  auto produce = [&] {
-    for (std::uint64_t k = 0; k < packets; ++k) queue.push(k);
-  };
-  auto stop = [&] {
-    queue.close();
-    for (auto& t : pool) t.join();
-  };
-  return measure(s, packets, counters, produce, stop, limit);
+  return measure(
+      s, packets, threads, limit,
+      [&](Counter& handled) {
+        while (queue.pop()) handled.value.fetch_add(1, std::memory_order_relaxed);
+      },
+      [&](std::uint64_t k) { queue.push(k); }, [&] { queue.close(); });
 }
+
+// asio's handlers run on whichever pool thread run() picks; each counts into its own thread's counter.
+thread_local Counter* asio_counter = nullptr;
 
 bool run_asio(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit) {
   asio::io_context context(static_cast<int>(threads));
   auto work = asio::make_work_guard(context);
-  std::vector<Counter> counters(threads);
-  std::vector<std::thread> pool;
-  thread_local unsigned my_index = 0;
-  for (unsigned i = 0; i < threads; ++i)
-    pool.emplace_back([&, i] {
-      my_index = i;
-      context.run();
-    });
-  auto produce = [&] {
-    for (std::uint64_t k = 0; k < packets; ++k)
-      asio::post(context, [&counters] {
-        counters[my_index].value.fetch_add(1, std::memory_order_relaxed);
+  return measure(
+      s, packets, threads, limit,
+      [&](Counter& handled) {
+        asio_counter = &handled;
+        context.run();
+      },
+      [&](std::uint64_t) {
+        asio::post(context, [] { asio_counter->value.fetch_add(1, std::memory_order_relaxed); });
+      },
+      [&] {
+        work.reset();
+        context.stop();
       });
-  };
-  auto stop = [&] {
-    work.reset();
-    context.stop();
-    for (auto& t : pool) t.join();
-  };
-  return measure(s, packets, counters, produce, stop, limit);
 }
 
 // The chapter's targets (notes/ch05, "Why LIFO and the cap save context switches"), checked
