@@ -70,6 +70,14 @@ class Core {
   }
   // [/snippet settle]
 
+  // post()'s half of the inbox: appends `packet`, or returns false once close() has run.
+  bool add_to_inbox(const Packet& packet) {
+    std::lock_guard in(inbox_lock);
+    if (inbox_closed) return false;
+    inbox.push_back(packet);  // FIFO: the inbox is drained to the back of the queue
+    return true;
+  }
+
   // Appends everything posted since the last drain to the FIFO queue; its packets are all newer.
   void drain_inbox_locked() {
     std::lock_guard in(inbox_lock);

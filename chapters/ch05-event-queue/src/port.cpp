@@ -92,11 +92,7 @@ bool Port::post(const Packet& packet) {
   Core& c = *core_;
   Trace* t = c.tracer();
   if (!t) {  // (a traced port takes the locked path, so that the trace sees every post in order)
-    {
-      std::lock_guard in(c.inbox_lock);
-      if (c.inbox_closed) return false;
-      c.inbox.push_back(packet);  // FIFO: the inbox is drained to the back of the queue
-    }
+    if (!c.add_to_inbox(packet)) return false;  // closed
     // Nobody can be released (the cap is reached, or nobody waits): a running thread's next get()
     // takes the packet. This is the common case under load, and it never touches `state_lock`.
     if (!c.release_possible.load()) return true;
@@ -105,9 +101,7 @@ bool Port::post(const Packet& packet) {
   {
     std::lock_guard lock(c.state_lock);
     if (t) {
-      if (c.closed) return false;
-      std::lock_guard in(c.inbox_lock);
-      c.inbox.push_back(packet);
+      if (!c.add_to_inbox(packet)) return false;
       t->record(Kind::posted, packet.key);
     }
     c.settle_locked(chosen);  // the most recent waiter gets the oldest packet, unless the cap is reached
