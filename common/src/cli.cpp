@@ -38,6 +38,8 @@ std::string Cli::usage() const {
   return text;
 }
 
+void Cli::report(std::string_view message) const { fmt::print(stderr, "{}: {}\n", program_, message); }
+
 void Cli::fail(std::string_view message) const {
   fmt::print(stderr, "{}: {}\n(run '{} --help' for the options)\n", program_, message, program_);
   std::exit(2);

@@ -85,10 +85,5 @@ int main(int argc, char** argv) {
   cli.flag("quiet", "print only the received text");
   cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_basics.exe --message hi");
   cli.parse(argc, argv);
-  try {
-    return run(cli);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "iocp_basics: {}\n", e.what());
-    return 1;
-  }
+  return cli.run([&] { return run(cli); });
 }

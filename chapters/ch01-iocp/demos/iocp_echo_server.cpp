@@ -70,10 +70,5 @@ int main(int argc, char** argv) {
   cli.flag("quiet", "do not narrate");
   cli.epilog("Try: tools/lab demo ch01, or tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_echo_server.exe --clients 50 --messages 100");
   cli.parse(argc, argv);
-  try {
-    return run(cli);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "iocp_echo_server: {}\n", e.what());
-    return 1;
-  }
+  return cli.run([&] { return run(cli); });
 }

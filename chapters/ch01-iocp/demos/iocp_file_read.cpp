@@ -107,10 +107,5 @@ int main(int argc, char** argv) {
   cli.flag("quiet", "do not narrate");
   cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_file_read.exe --size 100000 --chunk 65536");
   cli.parse(argc, argv);
-  try {
-    return run(cli);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "iocp_file_read: {}\n", e.what());
-    return 1;
-  }
+  return cli.run([&] { return run(cli); });
 }

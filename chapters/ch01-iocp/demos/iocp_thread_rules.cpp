@@ -59,10 +59,5 @@ int main(int argc, char** argv) {
   cli.option("grace-ms", "pause between parking threads (no API reports a parked thread)", "100");
   cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_thread_rules.exe --trials 20   (Wine 8: FIFO and no cap)");
   cli.parse(argc, argv);
-  try {
-    return run(cli);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "iocp_thread_rules: {}\n", e.what());
-    return 1;
-  }
+  return cli.run([&] { return run(cli); });
 }

@@ -96,7 +96,7 @@ void run(Outcome& out, Narrator& n, bool exclusive, int threads, int connections
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int main(int argc, char** argv) {
   Cli cli("thundering_herd", "Counts wake-ups when many threads wait for one listening socket, "
                              "with and without EPOLLEXCLUSIVE.");
   cli.option("threads", "waiting threads, each with its own epoll instance", "4");
@@ -105,41 +105,40 @@ int main(int argc, char** argv) try {
   cli.epilog("The counts depend on the machine (CPUs, scheduler); the direction should not.\n"
              "See notes/ch02-epoll.md, 'EPOLLEXCLUSIVE and the thundering herd'.");
   cli.parse(argc, argv);
-  int threads = static_cast<int>(cli.get_int("threads", 2, 64));
-  int connections = static_cast<int>(cli.get_int("connections", 1, 10000));
-  const std::string& mode = cli.get("mode");
-  if (mode != "plain" && mode != "exclusive" && mode != "both")
-    cli.fail("--mode must be plain, exclusive or both, not '" + mode + "'");
+  return cli.run([&] {
+    int threads = static_cast<int>(cli.get_int("threads", 2, 64));
+    int connections = static_cast<int>(cli.get_int("connections", 1, 10000));
+    const std::string& mode = cli.get("mode");
+    if (mode != "plain" && mode != "exclusive" && mode != "both")
+      cli.fail("--mode must be plain, exclusive or both, not '" + mode + "'");
 
-  Narrator n;
-  n.title("thundering_herd: {} threads, {} connections", threads, connections);
-  Outcome plain, exclusive;
-  bool ok = true;
-  if (mode != "exclusive") {
-    n.title("without EPOLLEXCLUSIVE");
-    run(plain, n, false, threads, connections);
-    ok &= plain.all_accepted;
-  }
-  if (mode != "plain") {
-    n.title("with EPOLLEXCLUSIVE");
-    run(exclusive, n, true, threads, connections);
-    ok &= exclusive.all_accepted;
-  }
-  fmt::print("\n{:<12} {:>12} {:>14} {:>14}\n", "mode", "accepted", "returns/conn", "switches/conn");
-  auto row = [&](const char* name, const Outcome& o) {
-    fmt::print("{:<12} {:>12} {:>14.2f} {:>14.2f}\n", name, o.tally.accepted.load(),
-               double(o.tally.returns) / connections, double(o.tally.switches) / connections);
-  };
-  if (mode != "exclusive") row("plain", plain);
-  if (mode != "plain") row("exclusive", exclusive);
-  if (mode == "both")
-    fmt::print("\nEPOLLEXCLUSIVE {} the wake-ups per connection on this run ({:.2f} -> {:.2f} switches).\n",
-               exclusive.tally.switches < plain.tally.switches ? "cut" : "did not cut",
-               double(plain.tally.switches) / connections, double(exclusive.tally.switches) / connections);
-  fmt::print("{}\n", ok ? "OK: every connection was accepted exactly once"
-                        : "FAILED: a connection was not accepted within 5 s");
-  return ok ? 0 : 1;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "thundering_herd: {}\n", e.what());
-  return 1;
+    Narrator n;
+    n.title("thundering_herd: {} threads, {} connections", threads, connections);
+    Outcome plain, exclusive;
+    bool ok = true;
+    if (mode != "exclusive") {
+      n.title("without EPOLLEXCLUSIVE");
+      run(plain, n, false, threads, connections);
+      ok &= plain.all_accepted;
+    }
+    if (mode != "plain") {
+      n.title("with EPOLLEXCLUSIVE");
+      run(exclusive, n, true, threads, connections);
+      ok &= exclusive.all_accepted;
+    }
+    fmt::print("\n{:<12} {:>12} {:>14} {:>14}\n", "mode", "accepted", "returns/conn", "switches/conn");
+    auto row = [&](const char* name, const Outcome& o) {
+      fmt::print("{:<12} {:>12} {:>14.2f} {:>14.2f}\n", name, o.tally.accepted.load(),
+                 double(o.tally.returns) / connections, double(o.tally.switches) / connections);
+    };
+    if (mode != "exclusive") row("plain", plain);
+    if (mode != "plain") row("exclusive", exclusive);
+    if (mode == "both")
+      fmt::print("\nEPOLLEXCLUSIVE {} the wake-ups per connection on this run ({:.2f} -> {:.2f} switches).\n",
+                 exclusive.tally.switches < plain.tally.switches ? "cut" : "did not cut",
+                 double(plain.tally.switches) / connections, double(exclusive.tally.switches) / connections);
+    fmt::print("{}\n", ok ? "OK: every connection was accepted exactly once"
+                          : "FAILED: a connection was not accepted within 5 s");
+    return ok ? 0 : 1;
+  });
 }

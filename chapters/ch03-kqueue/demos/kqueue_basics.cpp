@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
 
   evq::Narrator say;
   say.title("kqueue basics{}", evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
-  try {
+  return cli.run([&] {
     // [snippet basics-steps]
     // Step 1: the event queue.
     evq::kq::Kqueue kq;
@@ -68,8 +68,5 @@ int main(int argc, char** argv) {
     }
     say.aside("done: five steps, one readiness event, one read");
     return 0;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kqueue_basics: {}\n", e.what());
-    return 1;
-  }
+  });
 }

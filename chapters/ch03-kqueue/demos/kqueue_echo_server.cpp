@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
 
   evq::Narrator say;
   say.title("kqueue echo server{}", evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
-  try {
+  return cli.run([&] {
     evq::kq::EchoServer server(&say, static_cast<int>(narrate));
     if (cli.has("serve")) {
       fmt::print("serving on 127.0.0.1:{} for {} s\n", server.port(), seconds);
@@ -91,8 +91,5 @@ int main(int argc, char** argv) {
     }
     say.aside("every echo matched");
     return 0;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kqueue_echo_server: {}\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
 
   evq::Narrator say;
   say.title("kqueue timers{}", evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
-  try {
+  return cli.run([&] {
     evq::kq::Kqueue kq;
     say.step("kqueue() -> fd {}", kq.fd());
     // [snippet timers-add]
@@ -60,8 +60,5 @@ int main(int argc, char** argv) {
     say.step("kevent(changelist: {}) -> the periodic timer is gone", evq::kq::describe(stop));
     say.aside("{} periodic events carried {} expirations", periodic_events, expirations);
     return 0;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kqueue_timers: {}\n", e.what());
-    return 1;
-  }
+  });
 }

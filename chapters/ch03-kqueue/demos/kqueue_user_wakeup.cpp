@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
 
   evq::Narrator say;
   say.title("kqueue user wake-up{}", evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
-  try {
+  return cli.run([&] {
     evq::kq::Kqueue kq;
     say.step("kqueue() -> fd {}", kq.fd());
     constexpr uintptr_t kWake = 42;
@@ -44,8 +44,5 @@ int main(int argc, char** argv) {
     }
     say.aside("{} wake-ups, each carrying its round number in fflags", received);
     return 0;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "kqueue_user_wakeup: {}\n", e.what());
-    return 1;
-  }
+  });
 }

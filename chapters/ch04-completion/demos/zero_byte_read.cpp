@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   cli.flag("quiet", "do not narrate");
   cli.parse(argc, argv);
   evq::Narrator say(!cli.has("quiet"));
-  try {
+  return cli.run([&] {
     evq::WsaSession wsa;
     auto wine = evq::wine_version();
     say.title("IOCP as readiness with a zero-byte read{}", wine ? fmt::format(" (under Wine {})", *wine) : "");
@@ -83,8 +83,5 @@ int main(int argc, char** argv) {
     if (again == SOCKET_ERROR && err == WSAEWOULDBLOCK)
       say.step("recv again -> WSAEWOULDBLOCK: drained; a loop would now post the next zero-byte read");
     return got == "hello, readiness on IOCP" ? 0 : 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "zero_byte_read: {}\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -198,74 +198,76 @@ int main(int argc, char** argv) {
   cli.epilog("Try: build/release/bin/ch05/bench_port --packets 2000000 --threads 4\n"
              "     tools/lab bench ch05");
   cli.parse(argc, argv);
-  const auto packets = static_cast<std::uint64_t>(cli.get_int("packets", 1000, 100'000'000));
-  const auto threads = static_cast<unsigned>(cli.get_int("threads", 1, 256));
-  const auto concurrency = static_cast<unsigned>(cli.get_int("concurrency", 0, 256));
-  const auto runs = static_cast<int>(cli.get_int("runs", 1, 20));
-  const std::chrono::seconds limit(cli.get_int("limit", 1, 600));
+  return cli.run([&]() -> int {
+    const auto packets = static_cast<std::uint64_t>(cli.get_int("packets", 1000, 100'000'000));
+    const auto threads = static_cast<unsigned>(cli.get_int("threads", 1, 256));
+    const auto concurrency = static_cast<unsigned>(cli.get_int("concurrency", 0, 256));
+    const auto runs = static_cast<int>(cli.get_int("runs", 1, 20));
+    const std::chrono::seconds limit(cli.get_int("limit", 1, 600));
 
-  using Runner = std::function<bool(Sample&)>;
-  std::vector<std::pair<std::string, Runner>> queues = {
-      {"port", [&](Sample& s) { return run_port(s, packets, threads, concurrency, limit); }},
-      {"port-ex", [&](Sample& s) { return run_port_many(s, packets, threads, concurrency, limit); }},
-      {"plain", [&](Sample& s) { return run_plain(s, packets, threads, limit); }},
-      {"asio", [&](Sample& s) { return run_asio(s, packets, threads, limit); }},
-  };
-  // --queues picks a subset; they still run in the table's order.
-  std::vector<std::string> wanted;
-  for (std::string_view rest = cli.get("queues"); !rest.empty();) {
-    std::size_t comma = rest.find(',');
-    wanted.emplace_back(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
-  if (wanted.empty()) cli.fail("--queues: name at least one queue (port, port-ex, plain, asio)");
-  for (const std::string& name : wanted)
-    if (std::none_of(queues.begin(), queues.end(), [&](const auto& q) { return q.first == name; }))
-      cli.fail("--queues: no queue named '" + name + "' (the queues: port, port-ex, plain, asio)");
-  std::erase_if(queues, [&](const auto& q) {
-    return std::find(wanted.begin(), wanted.end(), q.first) == wanted.end();
-  });
-
-  fmt::print("bench_port: {} packets, 1 producer, {} consumer threads, port concurrency {}, {} CPUs, "
-             "best of {}\n", packets, threads, concurrency == 0 ? cpus : concurrency, cpus, runs);
-  std::vector<Sample> best;
-  for (auto& [name, run] : queues) {
-    Sample top;
-    top.name = name;
-    for (int r = 0; r < runs; ++r) {
-      Sample s;
-      s.name = name;
-      if (!run(s)) {
-        fmt::print(stderr, "bench_port: a {} run did not finish within {}s; giving up\n", name, limit.count());
-        return 1;
-      }
-      if (s.mpps > top.mpps) top = s;
+    using Runner = std::function<bool(Sample&)>;
+    std::vector<std::pair<std::string, Runner>> queues = {
+        {"port", [&](Sample& s) { return run_port(s, packets, threads, concurrency, limit); }},
+        {"port-ex", [&](Sample& s) { return run_port_many(s, packets, threads, concurrency, limit); }},
+        {"plain", [&](Sample& s) { return run_plain(s, packets, threads, limit); }},
+        {"asio", [&](Sample& s) { return run_asio(s, packets, threads, limit); }},
+    };
+    // --queues picks a subset; they still run in the table's order.
+    std::vector<std::string> wanted;
+    for (std::string_view rest = cli.get("queues"); !rest.empty();) {
+      std::size_t comma = rest.find(',');
+      wanted.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
-    best.push_back(top);
-  }
+    if (wanted.empty()) cli.fail("--queues: name at least one queue (port, port-ex, plain, asio)");
+    for (const std::string& name : wanted)
+      if (std::none_of(queues.begin(), queues.end(), [&](const auto& q) { return q.first == name; }))
+        cli.fail("--queues: no queue named '" + name + "' (the queues: port, port-ex, plain, asio)");
+    std::erase_if(queues, [&](const auto& q) {
+      return std::find(wanted.begin(), wanted.end(), q.first) == wanted.end();
+    });
 
-  // Ratios are against the port; without it in the run, the column stays empty.
-  const double port_mpps = best[0].name == "port" ? best[0].mpps : 0;
-  auto ratio = [&](const Sample& s) { return port_mpps > 0 ? fmt::format("{:.2f}", port_mpps / s.mpps) : std::string("-"); };
-  fmt::print("\n{:<8} {:>12} {:>10} {:>14} {:>16} {:>12}\n", "queue", "Mpackets/s", "seconds",
-             "vol. cs/packet", "invol. cs/packet", "port is x");
-  for (const Sample& s : best)
-    fmt::print("{:<8} {:>12.2f} {:>10.3f} {:>14.4f} {:>16.4f} {:>12}\n", s.name, s.mpps, s.seconds,
-               s.vcsw_per_packet, s.ivcsw_per_packet, ratio(s));
+    fmt::print("bench_port: {} packets, 1 producer, {} consumer threads, port concurrency {}, {} CPUs, "
+               "best of {}\n", packets, threads, concurrency == 0 ? cpus : concurrency, cpus, runs);
+    std::vector<Sample> best;
+    for (auto& [name, run] : queues) {
+      Sample top;
+      top.name = name;
+      for (int r = 0; r < runs; ++r) {
+        Sample s;
+        s.name = name;
+        if (!run(s)) {
+          fmt::print(stderr, "bench_port: a {} run did not finish within {}s; giving up\n", name, limit.count());
+          return 1;
+        }
+        if (s.mpps > top.mpps) top = s;
+      }
+      best.push_back(top);
+    }
 
-  print_targets(best, threads, cpus);
+    // Ratios are against the port; without it in the run, the column stays empty.
+    const double port_mpps = best[0].name == "port" ? best[0].mpps : 0;
+    auto ratio = [&](const Sample& s) { return port_mpps > 0 ? fmt::format("{:.2f}", port_mpps / s.mpps) : std::string("-"); };
+    fmt::print("\n{:<8} {:>12} {:>10} {:>14} {:>16} {:>12}\n", "queue", "Mpackets/s", "seconds",
+               "vol. cs/packet", "invol. cs/packet", "port is x");
+    for (const Sample& s : best)
+      fmt::print("{:<8} {:>12.2f} {:>10.3f} {:>14.4f} {:>16.4f} {:>12}\n", s.name, s.mpps, s.seconds,
+                 s.vcsw_per_packet, s.ivcsw_per_packet, ratio(s));
 
-  std::string path = cli.get("csv");
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(std::fopen(path.c_str(), "w"), &std::fclose);
-  if (!csv) {
-    fmt::print(stderr, "bench_port: cannot write {}\n", path);
-    return 1;
-  }
-  fmt::print(csv.get(), "queue,packets,threads,concurrency,cpus,seconds,mpps,vcsw_per_packet,ivcsw_per_packet,port_speedup\n");
-  for (const Sample& s : best)
-    fmt::print(csv.get(), "{},{},{},{},{},{:.6f},{:.4f},{:.6f},{:.6f},{}\n", s.name, packets, threads,
-               concurrency == 0 ? cpus : concurrency, cpus, s.seconds, s.mpps, s.vcsw_per_packet,
-               s.ivcsw_per_packet, ratio(s));
-  fmt::print("\nwrote {}\n", path);
-  return 0;
+    print_targets(best, threads, cpus);
+
+    std::string path = cli.get("csv");
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(std::fopen(path.c_str(), "w"), &std::fclose);
+    if (!csv) {
+      fmt::print(stderr, "bench_port: cannot write {}\n", path);
+      return 1;
+    }
+    fmt::print(csv.get(), "queue,packets,threads,concurrency,cpus,seconds,mpps,vcsw_per_packet,ivcsw_per_packet,port_speedup\n");
+    for (const Sample& s : best)
+      fmt::print(csv.get(), "{},{},{},{},{},{:.6f},{:.4f},{:.6f},{:.6f},{}\n", s.name, packets, threads,
+                 concurrency == 0 ? cpus : concurrency, cpus, s.seconds, s.mpps, s.vcsw_per_packet,
+                 s.ivcsw_per_packet, ratio(s));
+    fmt::print("\nwrote {}\n", path);
+    return 0;
+  });
 }

@@ -69,74 +69,76 @@ int main(int argc, char** argv) {
   cli.epilog("Try: build/dev/bin/ch05/echo_pool --clients 50 --messages 100\n"
              "     build/dev/bin/ch05/echo_pool --serve   (then: nc 127.0.0.1 <port>)");
   cli.parse(argc, argv);
-  const int clients = static_cast<int>(cli.get_int("clients", 0, 1000));
-  const int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
-  const int resets = static_cast<int>(cli.get_int("resets", 0, 1000));
-  const int seconds = static_cast<int>(cli.get_int("seconds", 1, 3600));
-  evq::Narrator say;
+  return cli.run([&]() -> int {
+    const int clients = static_cast<int>(cli.get_int("clients", 0, 1000));
+    const int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
+    const int resets = static_cast<int>(cli.get_int("resets", 0, 1000));
+    const int seconds = static_cast<int>(cli.get_int("seconds", 1, 3600));
+    evq::Narrator say;
 
-  loopback::Listener listener = loopback::listen();
-  std::uint16_t port = listener.port;
-  say.step("socket + bind(127.0.0.1:0) + listen -> port {}", port);
-  std::unique_ptr<evq::port::EchoServer> owned;
-  try {
-    owned = std::make_unique<evq::port::EchoServer>(std::move(listener.socket), 0, 0, cli.get("backend"));
-  } catch (const std::invalid_argument& e) {
-    cli.fail(e.what());  // an unknown or unusable --backend: say which exist, exit 2
-  }
-  evq::port::EchoServer& server = *owned;
-  say.step("Port(concurrency {}) + PortIo over ch04's {} queue + ThreadPool of {} threads",
-           server.port().concurrency(), server.backend(), server.pool_size());
-  say.aside("the listener is associated with key 0; each connection gets its id as its key");
-
-  if (cli.has("serve")) {
-    std::signal(SIGINT, [](int) { interrupted = true; });
-    fmt::print("serving on 127.0.0.1:{} for {}s (Ctrl-C stops)\n", port, seconds);
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (!interrupted && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(100ms);
-    server.stop();
-    return 0;
-  }
-
-  say.step("{} clients x {} round trips, and {} peers that reset", clients, messages, resets);
-  std::vector<std::string> errors(static_cast<std::size_t>(clients));
-  std::vector<std::thread> threads;
-  for (int i = 0; i < clients; ++i)
-    threads.emplace_back([&, i] { errors[static_cast<std::size_t>(i)] = run_client(port, i, messages); });
-  for (int i = 0; i < resets; ++i) threads.emplace_back([&] { run_resetting_peer(port); });
-  for (auto& t : threads) t.join();
-  // One last client: accepts are taken in order, so once its echo is back every earlier connection
-  // has been accepted (or dropped by the stack, reset before anyone accepted it).
-  errors.push_back(run_client(port, clients, 1));
-
-  int failures = 0;
-  for (const std::string& e : errors)
-    if (!e.empty()) {
-      fmt::print(stderr, "echo_pool: {}\n", e);
-      ++failures;
+    loopback::Listener listener = loopback::listen();
+    std::uint16_t port = listener.port;
+    say.step("socket + bind(127.0.0.1:0) + listen -> port {}", port);
+    std::unique_ptr<evq::port::EchoServer> owned;
+    try {
+      owned = std::make_unique<evq::port::EchoServer>(std::move(listener.socket), 0, 0, cli.get("backend"));
+    } catch (const std::invalid_argument& e) {
+      cli.fail(e.what());  // an unknown or unusable --backend: say which exist, exit 2
     }
-  // The server closes each connection when it reads end of stream or an error: wait for it.
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  auto settled = [&] {
-    auto st = server.stats();
-    return server.open_connections() == 0 && st.closed == st.accepted;
-  };
-  while (!settled() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
-  auto stats = server.stats();
-  say.step("every echo checked: {} of {} clients fine (the last one closes the run)",
-           clients + 1 - failures, clients + 1);
-  say.step("server: {} accepted, {} closed ({} by an error such as a reset), {} bytes echoed",
-           stats.accepted, stats.closed, stats.reset, stats.bytes_echoed);
-  server.stop();
-  say.step("stop(): port closed, pool joined, pending I/O cancelled and collected");
-  // A peer that resets before the server accepted it may never reach the server (the stack can
-  // drop it from the backlog): the resetting peers count as "at most".
-  if (failures > 0 || stats.accepted < static_cast<std::uint64_t>(clients + 1) ||
-      stats.accepted > static_cast<std::uint64_t>(clients + 1 + resets) || stats.closed != stats.accepted) {
-    fmt::print(stderr, "echo_pool: FAILED ({} client failures; {} accepted, {} closed)\n", failures,
-               stats.accepted, stats.closed);
-    return 1;
-  }
-  return 0;
+    evq::port::EchoServer& server = *owned;
+    say.step("Port(concurrency {}) + PortIo over ch04's {} queue + ThreadPool of {} threads",
+             server.port().concurrency(), server.backend(), server.pool_size());
+    say.aside("the listener is associated with key 0; each connection gets its id as its key");
+
+    if (cli.has("serve")) {
+      std::signal(SIGINT, [](int) { interrupted = true; });
+      fmt::print("serving on 127.0.0.1:{} for {}s (Ctrl-C stops)\n", port, seconds);
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+      while (!interrupted && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(100ms);
+      server.stop();
+      return 0;
+    }
+
+    say.step("{} clients x {} round trips, and {} peers that reset", clients, messages, resets);
+    std::vector<std::string> errors(static_cast<std::size_t>(clients));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < clients; ++i)
+      threads.emplace_back([&, i] { errors[static_cast<std::size_t>(i)] = run_client(port, i, messages); });
+    for (int i = 0; i < resets; ++i) threads.emplace_back([&] { run_resetting_peer(port); });
+    for (auto& t : threads) t.join();
+    // One last client: accepts are taken in order, so once its echo is back every earlier connection
+    // has been accepted (or dropped by the stack, reset before anyone accepted it).
+    errors.push_back(run_client(port, clients, 1));
+
+    int failures = 0;
+    for (const std::string& e : errors)
+      if (!e.empty()) {
+        fmt::print(stderr, "echo_pool: {}\n", e);
+        ++failures;
+      }
+    // The server closes each connection when it reads end of stream or an error: wait for it.
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto settled = [&] {
+      auto st = server.stats();
+      return server.open_connections() == 0 && st.closed == st.accepted;
+    };
+    while (!settled() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    auto stats = server.stats();
+    say.step("every echo checked: {} of {} clients fine (the last one closes the run)",
+             clients + 1 - failures, clients + 1);
+    say.step("server: {} accepted, {} closed ({} by an error such as a reset), {} bytes echoed",
+             stats.accepted, stats.closed, stats.reset, stats.bytes_echoed);
+    server.stop();
+    say.step("stop(): port closed, pool joined, pending I/O cancelled and collected");
+    // A peer that resets before the server accepted it may never reach the server (the stack can
+    // drop it from the backlog): the resetting peers count as "at most".
+    if (failures > 0 || stats.accepted < static_cast<std::uint64_t>(clients + 1) ||
+        stats.accepted > static_cast<std::uint64_t>(clients + 1 + resets) || stats.closed != stats.accepted) {
+      fmt::print(stderr, "echo_pool: FAILED ({} client failures; {} accepted, {} closed)\n", failures,
+                 stats.accepted, stats.closed);
+      return 1;
+    }
+    return 0;
+  });
 }

@@ -5,8 +5,10 @@
 //   cli.flag("quiet", "do not narrate");
 //   cli.parse(argc, argv);            // --help prints usage and exits 0; a bad argument exits 2
 //   int clients = cli.get_int("clients", 1, 10000);
+//   return cli.run([&] { ... return 0; });  // an exception: "epoll_basics: what" and exit 1
 #pragma once
 
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +34,21 @@ class Cli {
 
   std::string usage() const;
   [[noreturn]] void fail(std::string_view message) const;
+
+  // Runs the program's body and returns its exit status. An exception that escapes the body is
+  // reported as "program: what" on stderr with exit status 1, so every program fails the same
+  // readable way (a bad argument, found by parse() or get_int(), has already exited with 2).
+  template <typename Body>
+  int run(Body&& body) const {
+    try {
+      return body();
+    } catch (const std::exception& e) {
+      report(e.what());
+      return 1;
+    }
+  }
+  // "program: message" on stderr.
+  void report(std::string_view message) const;
 
  private:
   struct Entry {
