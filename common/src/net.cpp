@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -129,6 +130,22 @@ void set_nodelay(int fd) {
 void set_linger_reset(int fd) {
   linger lg{1, 0};
   check(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), "setsockopt(SO_LINGER 0)");
+}
+
+namespace {
+void set_timeout(int fd, int option, const char* name, int milliseconds) {
+  timeval tv{};
+  tv.tv_sec = milliseconds / 1000;
+  tv.tv_usec = static_cast<suseconds_t>(milliseconds % 1000) * 1000;
+  check(::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv), name);
+}
+}  // namespace
+
+void set_receive_timeout(int fd, int milliseconds) {
+  set_timeout(fd, SO_RCVTIMEO, "setsockopt(SO_RCVTIMEO)", milliseconds);
+}
+void set_send_timeout(int fd, int milliseconds) {
+  set_timeout(fd, SO_SNDTIMEO, "setsockopt(SO_SNDTIMEO)", milliseconds);
 }
 
 void shutdown_write(int fd) { check(::shutdown(fd, SHUT_WR), "shutdown(SHUT_WR)"); }

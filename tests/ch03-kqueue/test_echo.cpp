@@ -33,10 +33,8 @@ struct RunningServer {
 
 using namespace std::chrono_literals;
 
-void set_receive_timeout(int fd) {
-  timeval tv{10, 0};  // every blocking read in these tests has a deadline
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
+// Every blocking read in these tests has a deadline.
+void set_receive_timeout(int fd) { evq::set_receive_timeout(fd, 10'000); }
 
 }  // namespace
 

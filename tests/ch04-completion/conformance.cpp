@@ -44,7 +44,7 @@ std::size_t stray_completions(CompletionQueue& queue) {
 std::span<std::byte> bytes_of(std::string& s) { return std::as_writable_bytes(std::span(s)); }
 
 struct SocketsReady {
-  SocketsReady() { init_sockets(); }
+  SocketsReady() { loopback::init(); }
 };
 const SocketsReady sockets_ready;
 
@@ -301,10 +301,10 @@ CONFORMANCE_CASE("a peer that resets makes the pending read fail with connection
 CONFORMANCE_CASE("accept completes once for each of many pending connections") {
   OPEN_QUEUE_OR_SKIP();
   constexpr int kClients = 24;
-  Listener listener = listen_loopback(kClients * 2);
+  Listener listener = loopback::listen(kClients * 2);
   queue.attach(listener.socket.get());
   std::vector<OwnedSocket> clients;
-  for (int i = 0; i < kClients; ++i) clients.push_back(connect_blocking(listener.port));  // all queued in the backlog
+  for (int i = 0; i < kClients; ++i) clients.push_back(loopback::connect(listener.port));  // all queued in the backlog
   for (int i = 0; i < kClients; ++i) queue.accept(listener.socket.get(), static_cast<UserData>(100 + i));
   auto done = reap(queue, kClients);
   REQUIRE(done.size() == kClients);
@@ -330,7 +330,7 @@ CONFORMANCE_CASE("accept completes once for each of many pending connections") {
 
 CONFORMANCE_CASE("connect completes, and the connection carries data both ways") {
   OPEN_QUEUE_OR_SKIP();
-  Listener listener = listen_loopback();
+  Listener listener = loopback::listen();
   OwnedSocket sock = new_tcp_socket();
   queue.attach(sock.get());
   queue.connect(sock.get(), Endpoint::loopback(listener.port), 9);

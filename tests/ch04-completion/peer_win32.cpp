@@ -5,22 +5,6 @@
 
 namespace evq::completion::test {
 
-void init_sockets() { static evq::WsaSession session; }
-
-Listener listen_loopback(int backlog) {
-  init_sockets();
-  Listener l;
-  l.socket = evq::listen_loopback_socket(backlog);
-  l.port = evq::socket_port(l.socket.get());
-  return l;
-}
-
-OwnedSocket connect_blocking(std::uint16_t port) {
-  OwnedSocket s = evq::connect_loopback_socket(port);
-  evq::set_receive_timeout(s.get(), 10000);
-  return s;
-}
-
 OwnedSocket accept_blocking(NativeSocket listener) {
   SOCKET s = ::accept(listener, nullptr, nullptr);
   if (s == INVALID_SOCKET) evq::throw_wsa_error("accept");
@@ -32,21 +16,15 @@ OwnedSocket accept_blocking(NativeSocket listener) {
 OwnedSocket new_tcp_socket() { return evq::overlapped_tcp_socket(); }
 
 Pair tcp_pair() {
-  init_sockets();
-  evq::SocketPair p = evq::socket_pair();
+  Pair p = loopback::connected_pair();
   evq::set_receive_timeout(p.client.get(), 10000);
-  return {std::move(p.client), std::move(p.server)};
+  return p;
 }
 
 std::uint16_t refused_port() {
-  Listener l = listen_loopback(1);
+  Listener l = loopback::listen(1);
   return l.port;
 }
-
-void send_all(NativeSocket s, std::string_view text) { evq::send_all(s, text); }
-std::string recv_exact(NativeSocket s, std::size_t n) { return evq::recv_exact(s, n); }
-void half_close(NativeSocket s) { evq::shutdown_send(s); }
-void reset_on_close(NativeSocket s) { evq::set_linger_reset(s); }
 
 bool readable_within(NativeSocket s, int ms) {
   WSAPOLLFD p{s, POLLRDNORM, 0};

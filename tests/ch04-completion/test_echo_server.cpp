@@ -47,8 +47,7 @@ TEST_CASE("EchoServer echoes, survives resetting clients, and leaks no descripto
       // Well-behaved clients, each checking its echo.
       for (int i = 0; i < 4; ++i) {
         evq::UniqueFd client = evq::connect_loopback(port);
-        timeval tv{10, 0};
-        ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        evq::set_receive_timeout(client.get(), 10'000);
         std::string msg = "message from client " + std::to_string(i);
         evq::write_all(client.get(), msg);
         CHECK(evq::read_exact(client.get(), msg.size()) == msg);

@@ -16,11 +16,8 @@ namespace evq::epoll {
 namespace {
 
 void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  check(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), "setsockopt(SO_RCVTIMEO)");
-  check(::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), "setsockopt(SO_SNDTIMEO)");
+  evq::set_receive_timeout(fd, static_cast<int>(timeout.count()));
+  evq::set_send_timeout(fd, static_cast<int>(timeout.count()));
 }
 
 // Returns the bytes verified; throws with a description of the first mismatch.

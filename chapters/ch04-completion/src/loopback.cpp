@@ -1,5 +1,7 @@
 #include "evq/completion/loopback.hpp"
 
+#include <utility>
+
 #ifdef _WIN32
 #include "evq/common/win32.hpp"
 #else
@@ -24,6 +26,12 @@ Listener listen(int backlog) {
   return l;
 }
 
+Pair connected_pair() {
+  init();
+  evq::SocketPair p = evq::socket_pair();
+  return {std::move(p.client), std::move(p.server)};
+}
+
 OwnedSocket connect(std::uint16_t port) {
   init();
   OwnedSocket s = evq::connect_loopback_socket(port);
@@ -35,6 +43,8 @@ OwnedSocket connect(std::uint16_t port) {
 
 void send_all(NativeSocket s, std::string_view data) { evq::send_all(s, data); }
 std::string recv_exact(NativeSocket s, std::size_t n) { return evq::recv_exact(s, n); }
+void half_close(NativeSocket s) { evq::shutdown_send(s); }
+void reset_on_close(NativeSocket s) { evq::set_linger_reset(s); }
 long long socket_number(NativeSocket s) { return static_cast<long long>(s); }
 #else
 void init() {}
@@ -46,16 +56,22 @@ Listener listen(int backlog) {
   return l;
 }
 
+Pair connected_pair() {
+  evq::TcpPair p = evq::tcp_pair();
+  return {std::move(p.client), std::move(p.server)};
+}
+
 OwnedSocket connect(std::uint16_t port) {
   OwnedSocket s = evq::connect_loopback(port);
   evq::set_nodelay(s.get());
-  timeval tv{10, 0};
-  evq::check(::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), "setsockopt(SO_RCVTIMEO)");
+  evq::set_receive_timeout(s.get(), 10'000);
   return s;
 }
 
 void send_all(NativeSocket s, std::string_view data) { evq::write_all(s, data); }
 std::string recv_exact(NativeSocket s, std::size_t n) { return evq::read_exact(s, n); }
+void half_close(NativeSocket s) { evq::shutdown_write(s); }
+void reset_on_close(NativeSocket s) { evq::set_linger_reset(s); }
 long long socket_number(NativeSocket s) { return s; }
 #endif
 

@@ -34,8 +34,7 @@ std::vector<std::byte> pattern(std::size_t size, unsigned seed) {
 TcpPair make_pair() {
   TcpPair pair = tcp_pair();
   set_nonblocking(pair.server.get());
-  timeval tv{10, 0};
-  ::setsockopt(pair.client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  set_receive_timeout(pair.client.get(), 10'000);
   int small = 64 * 1024;
   ::setsockopt(pair.client.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   return pair;

@@ -116,8 +116,7 @@ TEST_CASE("an epoll loop closes a silent connection after the limit, counted fro
   });
 
   UniqueFd client = connect_loopback(port);
-  timeval tv{10, 0};
-  ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  set_receive_timeout(client.get(), 10'000);
   // Talk twice, a little apart: each message must restart the idle time.
   Clock::time_point last_sent;
   for (int i = 0; i < 2; ++i) {

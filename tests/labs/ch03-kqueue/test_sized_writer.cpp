@@ -20,8 +20,7 @@ struct Fixture {
   evq::TcpPair pair = evq::tcp_pair();
   Fixture() {
     evq::set_nonblocking(pair.client.get());
-    timeval tv{10, 0};  // the peer's blocking reads have a deadline
-    ::setsockopt(pair.server.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    evq::set_receive_timeout(pair.server.get(), 10'000);  // the peer's blocking reads have a deadline
   }
   int fd() const { return pair.client.get(); }
 };

@@ -23,8 +23,7 @@ inline std::vector<std::string> usable_backends() {
 // A loopback pair whose client side has a 10 s receive timeout, so no test can hang on it.
 inline evq::TcpPair pair() {
   evq::TcpPair p = evq::tcp_pair();
-  timeval tv{10, 0};
-  ::setsockopt(p.client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  evq::set_receive_timeout(p.client.get(), 10'000);
   return p;
 }
 

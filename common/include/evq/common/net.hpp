@@ -43,6 +43,11 @@ void set_nonblocking(int fd, bool on = true);
 void set_nodelay(int fd);
 // SO_LINGER {on, 0}: close() then sends RST instead of FIN — how tests play a peer that resets.
 void set_linger_reset(int fd);
+// SO_RCVTIMEO / SO_SNDTIMEO on a blocking socket: a blocking recv or send then fails with EAGAIN
+// after `milliseconds`, so a broken peer fails a test instead of hanging it. (The Windows twins
+// are in win32.hpp.)
+void set_receive_timeout(int fd, int milliseconds);
+void set_send_timeout(int fd, int milliseconds);
 // shutdown(SHUT_WR): a half-close, the peer reads end of stream but can still write to us.
 void shutdown_write(int fd);
 // SO_ERROR: the pending error of a socket (0 if none); reading it clears it.
