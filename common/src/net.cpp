@@ -86,26 +86,23 @@ UniqueFd connect_loopback_nonblocking(std::uint16_t port, Family family) {
   return fd;
 }
 
-UniqueFd accept_connection(int listen_fd, bool nonblocking) {
+AcceptOutcome accept_once(int listen_fd, bool nonblocking) {
   int flags = SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
   for (;;) {
     int fd = ::accept4(listen_fd, nullptr, nullptr, flags);
-    if (fd >= 0) return UniqueFd(fd);
-    switch (errno) {
-      case EINTR:
-        continue;
-      case EAGAIN:
-#if EAGAIN != EWOULDBLOCK
-      case EWOULDBLOCK:
-#endif
-      // The connection was reset or failed before we took it: not the listener's problem.
-      case ECONNABORTED:
-      case EPROTO:
-        return UniqueFd();
-      default:
-        throw_errno("accept4");
-    }
+    if (fd >= 0) return {UniqueFd(fd)};
+    const int err = errno;
+    AcceptError kind = classify_accept_errno(err);
+    if (kind == AcceptError::interrupted) continue;
+    if (kind == AcceptError::fatal) throw_errno("accept4", err);
+    return {UniqueFd(), kind, errno_code(err)};
   }
+}
+
+UniqueFd accept_connection(int listen_fd, bool nonblocking) {
+  AcceptOutcome a = accept_once(listen_fd, nonblocking);
+  if (!a.fd && a.kind == AcceptError::machine_full) throw std::system_error(a.error, "accept4");
+  return std::move(a.fd);
 }
 
 TcpPair tcp_pair(Family family) {

@@ -110,29 +110,48 @@ sockaddr_in loopback_address(std::uint16_t port) {
 
 }  // namespace
 
-UniqueSocket overlapped_tcp_socket() {
-  SOCKET s = ::WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
+UniqueSocket overlapped_tcp_socket(int family) {
+  SOCKET s = ::WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
                           WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-  if (s == INVALID_SOCKET) throw_wsa_error("WSASocketW(AF_INET, SOCK_STREAM, WSA_FLAG_OVERLAPPED)");
+  if (s == INVALID_SOCKET)
+    throw_wsa_error(fmt::format("WSASocketW({}, SOCK_STREAM, WSA_FLAG_OVERLAPPED)", family == AF_INET6 ? "AF_INET6" : "AF_INET"));
   return UniqueSocket(s);
 }
 
-UniqueSocket listen_loopback_socket(int backlog) {
-  UniqueSocket s = overlapped_tcp_socket();
-  sockaddr_in address = loopback_address(0);
-  if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == SOCKET_ERROR)
-    throw_wsa_error("bind(127.0.0.1:0)");
+UniqueSocket listen_loopback_socket(int backlog, bool ipv6) {
+  UniqueSocket s = overlapped_tcp_socket(ipv6 ? AF_INET6 : AF_INET);
+  if (ipv6) {
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    address.sin6_addr = in6addr_loopback;
+    if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == SOCKET_ERROR)
+      throw_wsa_error("bind([::1]:0)");
+  } else {
+    sockaddr_in address = loopback_address(0);
+    if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == SOCKET_ERROR)
+      throw_wsa_error("bind(127.0.0.1:0)");
+  }
   if (::listen(s.get(), backlog) == SOCKET_ERROR) throw_wsa_error("listen");
   return s;
 }
 
-std::uint16_t socket_port(SOCKET s) {
-  sockaddr_in address{};
+namespace {
+sockaddr_storage local_address(SOCKET s) {
+  sockaddr_storage address{};
   int length = sizeof address;
   if (::getsockname(s, reinterpret_cast<sockaddr*>(&address), &length) == SOCKET_ERROR)
     throw_wsa_error("getsockname");
-  return ::ntohs(address.sin_port);
+  return address;
 }
+}  // namespace
+
+std::uint16_t socket_port(SOCKET s) {
+  sockaddr_storage address = local_address(s);
+  if (address.ss_family == AF_INET6) return ::ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  return ::ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+int socket_family(SOCKET s) { return local_address(s).ss_family; }
 
 UniqueSocket connect_loopback_socket(std::uint16_t port) {
   UniqueSocket s = overlapped_tcp_socket();

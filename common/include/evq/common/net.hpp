@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <system_error>
 
+#include "evq/common/accept_pause.hpp"
 #include "evq/common/unique_fd.hpp"
 
 namespace evq {
@@ -28,8 +30,18 @@ UniqueFd connect_loopback(std::uint16_t port, Family family = Family::v4);
 // or already made. The caller learns the outcome from writability and SO_ERROR.
 UniqueFd connect_loopback_nonblocking(std::uint16_t port, Family family = Family::v4);
 
-// accept4() with CLOEXEC (and NONBLOCK if asked). Returns an empty UniqueFd on EAGAIN/EWOULDBLOCK,
-// and on the errors that only concern the one connection that was reset before we took it.
+// One accept() with CLOEXEC (and NONBLOCK if asked), and what its error means, by the one policy
+// of evq/common/accept_pause.hpp: `fd` is set, or `kind` says would_block, connection_lost or
+// machine_full (with `error`). EINTR is retried; a fatal error throws.
+struct AcceptOutcome {
+  UniqueFd fd;
+  AcceptError kind = AcceptError::would_block;  // meaningless when fd is set
+  std::error_code error{};
+};
+AcceptOutcome accept_once(int listen_fd, bool nonblocking = false);
+
+// accept_once() for callers that need no pause: an empty UniqueFd when nothing can be taken now
+// (the queue is empty, or that connection was lost); machine_full throws like a fatal error.
 UniqueFd accept_connection(int listen_fd, bool nonblocking = false);
 
 // A connected TCP pair over loopback, both blocking, both CLOEXEC: the everyday test fixture.

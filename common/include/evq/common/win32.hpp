@@ -113,13 +113,15 @@ class WsaSession {
 // Only 127.0.0.1 and a port the system picks (port 0): tests and demos never leave the machine.
 
 // An overlapped-capable TCP socket (WSASocketW with WSA_FLAG_OVERLAPPED), not inheritable.
-UniqueSocket overlapped_tcp_socket();
+// `family` is AF_INET or AF_INET6 (AcceptEx wants the accepted socket of its listener's family).
+UniqueSocket overlapped_tcp_socket(int family = AF_INET);
 
-// A listener on 127.0.0.1 port 0.
-UniqueSocket listen_loopback_socket(int backlog = SOMAXCONN);
+// A listener on 127.0.0.1 (or ::1) port 0.
+UniqueSocket listen_loopback_socket(int backlog = SOMAXCONN, bool ipv6 = false);
 
-// The port a bound socket got (getsockname).
+// The port a bound socket got, and its address family (getsockname).
 std::uint16_t socket_port(SOCKET s);
+int socket_family(SOCKET s);
 
 // A blocking connect() to 127.0.0.1:port. The socket is still overlapped-capable.
 UniqueSocket connect_loopback_socket(std::uint16_t port);
