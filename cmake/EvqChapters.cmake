@@ -11,9 +11,15 @@
 #       "fires in deadline order [2 pts]".
 #   evq_chapter_skip("why, and what to install")
 #       inside a chapter: one configure message, and the chapter's tests are not added.
+#   evq_add_hostile_server("echo_level" TARGET echo_level CAP 16384 ARGS --serve --quiet)
+#       puts a --serve demo under the hostile-client suite (tests/hostile, label `hostile`): every
+#       case of the suite, run against that program as its own process. CAP is the per-connection
+#       buffer cap the server states. (The Windows servers, run under Wine, are listed in
+#       tests/hostile/CMakeLists.txt.)
 #
 # The top level calls evq_add_chapter() once per chapter, then evq_finish_chapters(), which makes the
-# check-chNN targets (build the chapter, run its tests, its demos and its labs), build-chNN (build
+# check-chNN targets (build the chapter, run its tests, its demos, its labs and the hostile suite
+# against its servers), build-chNN (build
 # only) and labs-chNN (build only the lab tests, for the grader).
 
 set_property(GLOBAL PROPERTY EVQ_CHAPTERS_BUILT "")
@@ -129,6 +135,18 @@ function(evq_add_lab name)
   set_property(GLOBAL APPEND PROPERTY EVQ_LAB_TARGETS_${EVQ_CHAPTER_ID} ${lib}-tests)
 endfunction()
 
+function(evq_add_hostile_server name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;CAP" "ARGS")
+  set(id "${EVQ_CHAPTER_ID}-${name}")
+  string(MAKE_C_IDENTIFIER "${id}" key)
+  set_property(GLOBAL APPEND PROPERTY EVQ_HOSTILE_SERVERS ${key})
+  set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_NAME "${EVQ_CHAPTER_ID} ${name}")
+  set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_CHAPTER "${EVQ_CHAPTER_ID}")
+  set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_TARGET "${arg_TARGET}")
+  set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_CAP "${arg_CAP}")
+  set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_ARGS "${arg_ARGS}")
+endfunction()
+
 function(evq_finish_chapters)
   get_property(built GLOBAL PROPERTY EVQ_CHAPTERS_BUILT)
   get_property(skipped GLOBAL PROPERTY EVQ_CHAPTERS_SKIPPED)
@@ -138,9 +156,12 @@ function(evq_finish_chapters)
     get_property(targets GLOBAL PROPERTY EVQ_TARGETS_${id})
     get_property(lab_targets GLOBAL PROPERTY EVQ_LAB_TARGETS_${id})
     get_property(tour GLOBAL PROPERTY EVQ_TOUR_${id})
+    if(TARGET hostile-tests)
+      list(APPEND targets hostile-tests)  # the suite that attacks this chapter's servers
+    endif()
     # check-chNN: build this chapter only, then run its tests, its demo runs and its lab tests.
     add_custom_target(check-${id}
-      COMMAND ${CMAKE_CTEST_COMMAND} --output-on-failure -L "^(${id}|${id}-demo|lab-${id})$"
+      COMMAND ${CMAKE_CTEST_COMMAND} --output-on-failure -L "^(${id}|${id}-demo|lab-${id}|hostile-${id})$"
       DEPENDS ${targets} WORKING_DIRECTORY "${CMAKE_BINARY_DIR}" USES_TERMINAL VERBATIM
       COMMENT "Testing ${name}")
     add_custom_target(build-${id} DEPENDS ${targets})

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Prints one table for every ctest run of `tools/lab test`, and the closing line "N passed, M failed".
 
-usage: tools/test_summary.py BUILD=junit.xml [BUILD=junit.xml ...]
+usage: tools/test_summary.py [--figures hostile-figures.tsv] BUILD=junit.xml [BUILD=junit.xml ...]
 Test names carry their chapter and kind: "ch02: ...", "ch02-demo: ...", "lab ch02/timers: ...",
-"ch01 (wine): ...", "ch03 (kqueue emulation): ...".
+"ch01 (wine): ...", "ch03 (kqueue emulation): ...", "hostile ch02 echo_level: ...".
+With --figures, the hostile-client suite's measured figures are printed first, one row per case.
 """
 import re
 import sys
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import junit  # noqa: E402
 
 KIND = [
+    (re.compile(r"^hostile (ch\d\d)\b"), "hostile-client suite"),
     (re.compile(r"^lab (ch\d\d)/"), "lab tests"),
     (re.compile(r"^(ch\d\d)-demo: "), "demo runs"),
     (re.compile(r"^(ch\d\d)\b[^:]*: "), "tests"),
@@ -23,12 +25,33 @@ KIND = [
 def classify(name: str):
     for pattern, kind in KIND:
         if m := pattern.match(name):
-            where = re.match(r"^ch\d\d (\(([^)]*)\))", name)
+            where = re.match(r"^(?:hostile ch\d\d [^:(]*)?(?:ch\d\d )?(\(([^)]*)\))", name)
             return m.group(1), kind + (f" ({where.group(2)})" if where else "")
     return "other", "tests"
 
 
+def print_figures(path: str) -> None:
+    """The hostile suite's figures: what each case cost each server, measured from /proc."""
+    rows = [line.rstrip("\n").split("\t") for line in Path(path).read_text().splitlines() if line.strip()]
+    if not rows:
+        return
+    rows.sort(key=lambda r: (r[0], r[1]))
+    head = ["server", "case", "fds before -> after", "peak RSS", "CPU", "note"]
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(5)]
+    print()
+    print("hostile-client suite: what each case cost each server (measured from /proc)")
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[5])
+    print("-" * min(130, sum(widths) + 12))
+    for r in rows:
+        r = (r + [""] * 6)[:6]
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + r[5])
+
+
 def main(argv) -> int:
+    if argv[:1] == ["--figures"]:
+        if len(argv) > 1 and Path(argv[1]).is_file():
+            print_figures(argv[1])
+        argv = argv[2:]
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
