@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "ch02_test.hpp"
 #include "evq/common/error.hpp"
@@ -111,4 +112,25 @@ TEST_CASE("describe names event bits for narration and messages") {
   CHECK(describe(EPOLLIN | EPOLLET) == "EPOLLIN|EPOLLET");
   CHECK(describe(0) == "0");
   CHECK(describe(EPOLLOUT | (1u << 20)) == "EPOLLOUT|0x100000");
+}
+
+// epoll_wait takes an int of milliseconds: a longer timeout must be clamped, not wrapped into a
+// negative number (which means "for ever" only by luck) or into a small positive one.
+TEST_CASE("Poll::wait with a timeout of any length waits for the event, never wraps") {
+  for (auto timeout : {std::chrono::milliseconds::max(), std::chrono::milliseconds(10'000'000'000'000),
+                       std::chrono::milliseconds(4'294'967'297)}) {  // 2^32 + 1: wraps to 1 ms as an int
+    CAPTURE(timeout.count());
+    Poll poll;
+    TcpPair p = tcp_pair();
+    poll.registry().add(p.server.get(), 5, EPOLLIN);
+    std::thread writer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // after the wait below has begun
+      write_all(p.client.get(), "x");
+    });
+    Events events(4);
+    std::size_t n = poll.wait(events, timeout);
+    writer.join();
+    CHECK_MESSAGE(n == 1, "a wait of " << timeout.count() << " ms should last until the data arrives; it returned "
+                                       << n << " events");
+  }
 }

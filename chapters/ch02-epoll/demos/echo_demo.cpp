@@ -1,12 +1,10 @@
 #include "echo_demo.hpp"
 
-#include <signal.h>
-
-#include <ctime>
+#include <exception>
 #include <thread>
 
-#include "evq/common/error.hpp"
 #include "evq/common/net.hpp"
+#include "evq/common/serve.hpp"
 #include "evq/epoll/echo_client.hpp"
 
 namespace evq::epoll::demo {
@@ -15,36 +13,40 @@ void add_echo_options(Cli& cli) {
   cli.option("clients", "loopback clients to run at once", "8")
       .option("messages", "messages each client sends and checks", "50")
       .option("size", "bytes per message (1..65536)", "64")
-      .flag("serve", "print the port and serve your own clients instead (nc 127.0.0.1 PORT)")
-      .option("seconds", "with --serve: how long to serve (Ctrl-C stops sooner)", "30")
+      .flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)")
+      .option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30")
+      .flag("ipv6", "listen on ::1 instead of 127.0.0.1")
       .flag("quiet", "no narration: only the summary");
 }
 
 namespace {
 
-// --serve: waits for Ctrl-C/SIGTERM or the deadline on a thread of its own, then stops the
-// server. The signals are blocked in every thread (set before any thread starts), so only
-// sigtimedwait sees them.
-int serve(DemoServer& server, Narrator& n, long long seconds) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  if (int err = pthread_sigmask(SIG_BLOCK, &signals, nullptr)) throw_errno("pthread_sigmask", err);
-  fmt::print("serving on 127.0.0.1 port {} for {} s (Ctrl-C stops): try  nc 127.0.0.1 {}\n",
-             server.port(), seconds, server.port());
-  std::fflush(stdout);
-  std::jthread stopper([&] {
-    timespec limit{static_cast<time_t>(seconds), 0};
-    int sig = sigtimedwait(&signals, nullptr, &limit);
-    fmt::print("\n{}: stopping\n", sig > 0 ? "signal" : "time is up");
-    server.stop();
+ServeSummary summary_of(const EchoStats& s) { return {s.accepted, s.closed, s.bytes_echoed, s.errors}; }
+
+// --serve: the server runs on a thread of its own while this one waits for Ctrl-C, SIGTERM or the
+// deadline, then stops it. If the server ends by itself (an error), its thread ends the wait too.
+int serve(DemoServer& server, Narrator& n, bool ipv6, long long seconds) {
+  StopSignal stop_signal;
+  std::exception_ptr failure;
+  std::thread serving([&] {
+    try {
+      server.run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    stop_signal.interrupt();
   });
-  server.run();
-  stopper.join();
+  // Printed once the server thread exists: the port line means "ready", threads and all.
+  print_serving(ipv6, server.port(), seconds);
+  std::string why = stop_signal.wait(std::chrono::seconds(seconds));
+  n.step("{}: stopping", why);
+  server.stop();
+  serving.join();
+  if (failure) std::rethrow_exception(failure);
   EchoStats s = server.stats();
-  n.step("served {} connection(s), echoed {} bytes in {} epoll_wait wake-ups", s.accepted,
-         s.bytes_echoed, s.wakeups);
+  n.step("served {} connection(s), echoed {} bytes in {} epoll_wait wake-ups", s.accepted, s.bytes_echoed,
+         s.wakeups);
+  print_summary(summary_of(s));
   return 0;
 }
 
@@ -60,13 +62,16 @@ int run_echo_demo(const Cli& cli, const std::string& title,
   Narrator n(!cli.has("quiet"));
   n.title("{}", title);
 
-  UniqueFd listener = listen_loopback();
+  const bool ipv6 = cli.has("ipv6");
+  UniqueFd listener = listen_loopback(ipv6 ? Family::v6 : Family::v4);
   std::uint16_t port = local_port(listener.get());
-  n.step("socket + bind(127.0.0.1:0) + listen -> fd {}, the kernel chose port {}", listener.get(), port);
+  n.step("socket + bind({}:0) + listen -> fd {}, the kernel chose port {}", ipv6 ? "[::1]" : "127.0.0.1",
+         listener.get(), port);
   std::unique_ptr<DemoServer> server = make(std::move(listener), n.enabled() ? &n : nullptr);
-  if (cli.has("serve")) return serve(*server, n, seconds);
+  if (cli.has("serve")) return serve(*server, n, ipv6, seconds);
 
   load.port = port;
+  load.family = ipv6 ? Family::v6 : Family::v4;
   n.step("starting {} client thread(s): each connects, sends {} message(s) of {} bytes, checks every echo",
          load.clients, load.messages, load.message_size);
   n.aside("the server's own steps follow, from its thread");
@@ -81,8 +86,8 @@ int run_echo_demo(const Cli& cli, const std::string& title,
   server->report(n);
   fmt::print("\nresult: {} of {} clients verified {} bytes of echoes in {:.3f} s\n", result.clients_ok,
              load.clients, result.bytes_verified, result.elapsed.count());
-  fmt::print("server: accepted {}, closed {}, echoed {} bytes, {} epoll_wait wake-ups, {} waits for EPOLLOUT\n",
-             s.accepted, s.closed, s.bytes_echoed, s.wakeups, s.write_waits);
+  fmt::print("server: {} epoll_wait wake-ups, {} waits for EPOLLOUT\n", s.wakeups, s.write_waits);
+  print_summary(summary_of(s));
   for (const std::string& e : result.errors) fmt::print(stderr, "error: {}\n", e);
   bool ok = result.ok() && result.clients_ok == load.clients;
   fmt::print("{}\n", ok ? "OK: every echo matched" : "FAILED: see the errors above");

@@ -50,7 +50,7 @@ Next pump(EchoConnection& c, std::size_t capacity, ReadPolicy policy, std::uint6
     while (c.begin < c.end) {
       IoResult w = write_some(c.fd.get(), std::span(c.buffer.get() + c.begin, c.end - c.begin));
       if (w.would_block()) return Next::write;  // its send buffer is full: wait for EPOLLOUT
-      if (!w.done()) return Next::close;        // EPIPE, ECONNRESET: the peer is gone
+      if (!w.done()) return Next::fail;         // EPIPE, ECONNRESET: the peer is gone
       c.begin += w.bytes;
       echoed += w.bytes;
     }
@@ -59,7 +59,8 @@ Next pump(EchoConnection& c, std::size_t capacity, ReadPolicy policy, std::uint6
     // 3. Read. Edge-triggered: keep going until EAGAIN, or this data is never reported again.
     IoResult r = read_some(c.fd.get(), std::span(c.buffer.get(), capacity));
     if (r.would_block()) return Next::read;
-    if (!r.done()) return Next::close;  // end of stream (0 bytes) or an error: we are finished
+    if (r.status == IoResult::Status::closed) return Next::close;  // end of stream: we are finished
+    if (!r.done()) return Next::fail;                               // an error such as a reset
     c.begin = 0;
     c.end = r.bytes;
     have_read = true;

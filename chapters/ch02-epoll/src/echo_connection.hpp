@@ -48,8 +48,9 @@ class ConnectionTable {
   std::size_t live_ = 0;
 };
 
-// What the connection waits for after a pump.
-enum class Next { read, write, close };
+// What the connection waits for after a pump: more input, room to write, or nothing (it is over:
+// `close` after the peer's end of stream, `fail` after an error such as a reset).
+enum class Next { read, write, close, fail };
 // level: one read per readiness event, then back to epoll (it will report again if more is there).
 // drain: read and echo until the kernel says EAGAIN, as edge-triggered mode requires.
 enum class ReadPolicy { once, drain };

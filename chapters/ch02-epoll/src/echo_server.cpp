@@ -5,6 +5,7 @@
 
 #include "echo_connection.hpp"
 #include "narration_budget.hpp"
+#include "evq/common/accept_pause.hpp"
 #include "evq/common/net.hpp"
 #include "evq/epoll/nonblocking.hpp"
 #include "evq/epoll/poll.hpp"
@@ -34,8 +35,10 @@ struct EchoServer::State {
   Wakeup wakeup;
   detail::ConnectionTable table;
   std::atomic<bool> stopping{false};
-  Counter accepted, closed, echoed, wakeups, write_waits;
+  Counter accepted, closed, echoed, wakeups, write_waits, errors, accept_pauses;
   detail::NarrationBudget say;
+  AcceptPause pause;  // accept4 found the machine full: the listener is not watched for now
+  std::uint32_t listen_interest = 0;
 
   State(UniqueFd l, EchoServerOptions o)
       : options(o), listener(std::move(l)), table(o.buffer_size), say(o.narrator, o.narrate_limit) {}
@@ -43,6 +46,8 @@ struct EchoServer::State {
   bool edge() const { return options.trigger == Trigger::edge; }
 
   void accept_all();
+  void pause_accepting(std::error_code why);
+  void resume_accepting();
   void serve(Token token, std::uint32_t flags);
   void run();
 };
@@ -57,11 +62,11 @@ EchoServer::EchoServer(UniqueFd listener, EchoServerOptions options)
     n->step("eventfd(0, EFD_NONBLOCK) -> fd {}", s.wakeup.fd());
     n->aside("stop() writes to it from another thread, which ends epoll_wait");
   }
-  std::uint32_t listen_interest = s.edge() ? EPOLLIN | EPOLLET : EPOLLIN;
-  s.poll.registry().add(s.listener.get(), detail::kListenerToken, listen_interest);
+  s.listen_interest = s.edge() ? EPOLLIN | EPOLLET : EPOLLIN;
+  s.poll.registry().add(s.listener.get(), detail::kListenerToken, s.listen_interest);
   s.poll.registry().add(s.wakeup.fd(), detail::kWakeToken, EPOLLIN);
   if (n) {
-    n->step("epoll_ctl(ADD, listener fd {}, {})", s.listener.get(), describe(listen_interest));
+    n->step("epoll_ctl(ADD, listener fd {}, {})", s.listener.get(), describe(s.listen_interest));
     n->step("epoll_ctl(ADD, eventfd {}, EPOLLIN)", s.wakeup.fd());
   }
 }
@@ -77,7 +82,8 @@ void EchoServer::stop() {
 
 EchoStats EchoServer::stats() const {
   const State& s = *state_;
-  return {s.accepted.get(), s.closed.get(), s.echoed.get(), s.wakeups.get(), s.write_waits.get()};
+  return {s.accepted.get(), s.closed.get(), s.echoed.get(), s.wakeups.get(), s.write_waits.get(),
+          s.errors.get(), s.accept_pauses.get()};
 }
 
 void EchoServer::run() { state_->run(); }
@@ -87,8 +93,13 @@ void EchoServer::State::accept_all() {
   // Both modes take every pending connection; edge-triggered mode must, or the rest wait for ever.
   for (;;) {
     AcceptResult a = try_accept(listener.get());
-    if (a.status == AcceptResult::Status::would_block) return;
     if (a.status == AcceptResult::Status::skipped) continue;
+    if (a.status == AcceptResult::Status::machine_full) return pause_accepting(a.error);
+    if (pause.paused()) {  // a retry worked, or the waiting connections left: the episode is over
+      std::uint64_t retries = pause.end();
+      if (options.narrator) options.narrator->step("accepting again after {} retries", retries);
+    }
+    if (a.status == AcceptResult::Status::would_block) return;
     int fd = a.fd.get();
     Token token = table.insert(std::move(a.fd));
     std::uint32_t interest = edge() ? kEdge : kLevelRead;
@@ -101,6 +112,26 @@ void EchoServer::State::accept_all() {
 }
 // [/snippet echo-accept]
 
+// [snippet echo-pause]
+// The connection accept4 could not take is still queued, so the listener stays readable: watching
+// it now would wake us at once, for ever. Watch nothing on it (events 0) until the retry is due.
+void EchoServer::State::pause_accepting(std::error_code why) {
+  if (pause.begin(why)) {
+    accept_pauses.add(1);
+    if (options.narrator)
+      options.narrator->step("accept4: {}: epoll_ctl(MOD, listener, 0) and retry every {} ms; the {} open "
+                             "connection(s) are served meanwhile", why.message(), AcceptPause::kRetry.count(),
+                             table.size());
+  }
+  poll.registry().modify(listener.get(), detail::kListenerToken, 0);
+}
+
+void EchoServer::State::resume_accepting() {
+  poll.registry().modify(listener.get(), detail::kListenerToken, listen_interest);
+  accept_all();  // edge-triggered: the MOD re-arms the edge, but asking now is simpler than waiting
+}
+// [/snippet echo-pause]
+
 // [snippet echo-serve]
 void EchoServer::State::serve(Token token, std::uint32_t flags) {
   detail::EchoConnection* c = table.find(token);
@@ -111,10 +142,11 @@ void EchoServer::State::serve(Token token, std::uint32_t flags) {
   echoed.add(bytes);
   int fd = c->fd.get();
   if (say.wants(say.io)) say.tell(say.io, "fd {}: {} -> echoed {} bytes", fd, describe(flags), bytes);
-  if (next == detail::Next::close) {
-    say.tell(say.close, "fd {}: end of stream or error -> close(fd {})", fd, fd);
+  if (next == detail::Next::close || next == detail::Next::fail) {
+    say.tell(say.close, "fd {}: {} -> close(fd {})", fd, next == detail::Next::fail ? "error" : "end of stream", fd);
     table.erase(token);  // close() also takes it out of the epoll set
     closed.add(1);
+    if (next == detail::Next::fail) errors.add(1);
     return;
   }
   if (next == detail::Next::write) write_waits.add(1);
@@ -136,8 +168,9 @@ void EchoServer::State::serve(Token token, std::uint32_t flags) {
 void EchoServer::State::run() {
   Events events(options.max_events);
   while (!stopping.load(std::memory_order_relaxed)) {
-    std::size_t n = poll.wait(events, std::nullopt);
+    std::size_t n = poll.wait(events, pause.time_left());  // no limit, unless accepting is paused
     wakeups.add(1);
+    if (pause.take_retry()) resume_accepting();
     for (std::size_t i = 0; i < n; ++i) {
       Event e = events[i];
       if (e.token == detail::kListenerToken) accept_all();

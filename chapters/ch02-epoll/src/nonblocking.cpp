@@ -3,7 +3,9 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <string>
 
+#include "evq/common/accept_pause.hpp"
 #include "evq/common/error.hpp"
 
 namespace evq::epoll {
@@ -39,29 +41,15 @@ AcceptResult try_accept(int listen_fd) {
   for (;;) {
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) return {AcceptResult::Status::accepted, UniqueFd(fd)};
-    switch (errno) {
-      case EINTR:
-        continue;
-      case EAGAIN:
-#if EAGAIN != EWOULDBLOCK
-      case EWOULDBLOCK:
-#endif
-        return {AcceptResult::Status::would_block, {}};
-      // accept(2): these belong to the one pending connection (reset before we took it, or a
-      // network error Linux passes on); the listener itself is fine and may have more queued.
-      case ECONNABORTED:
-      case EPROTO:
-      case ENETDOWN:
-      case ENOPROTOOPT:
-      case EHOSTDOWN:
-      case ENONET:
-      case EHOSTUNREACH:
-      case EOPNOTSUPP:
-      case ENETUNREACH:
-        return {AcceptResult::Status::skipped, {}};
-      default:
-        throw_errno("accept4(listener fd " + std::to_string(listen_fd) + ")");
+    const int err = errno;
+    switch (classify_accept_errno(err)) {
+      case AcceptError::interrupted: continue;
+      case AcceptError::would_block: return {AcceptResult::Status::would_block, {}};
+      case AcceptError::connection_lost: return {AcceptResult::Status::skipped, {}};
+      case AcceptError::machine_full: return {AcceptResult::Status::machine_full, {}, errno_code(err)};
+      case AcceptError::fatal: break;
     }
+    throw_errno("accept4(listener fd " + std::to_string(listen_fd) + ")", err);
   }
 }
 

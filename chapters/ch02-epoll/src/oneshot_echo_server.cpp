@@ -7,6 +7,7 @@
 
 #include "echo_connection.hpp"
 #include "narration_budget.hpp"
+#include "evq/common/accept_pause.hpp"
 #include "evq/common/net.hpp"
 #include "evq/epoll/nonblocking.hpp"
 #include "evq/epoll/poll.hpp"
@@ -31,7 +32,12 @@ struct OneshotEchoServer::State {
   std::mutex table_mutex;
   detail::ConnectionTable table;
   std::atomic<bool> stopping{false};
-  std::atomic<std::uint64_t> accepted{0}, closed{0}, echoed{0}, wakeups{0}, write_waits{0};
+  std::atomic<std::uint64_t> accepted{0}, closed{0}, echoed{0}, wakeups{0}, write_waits{0}, errors{0},
+      accept_pauses{0};
+  // accept4 found the machine full: the listener stays disarmed (EPOLLONESHOT already disarmed it)
+  // until a worker whose wait timed out for it re-arms it. Every worker reads it before waiting.
+  std::mutex pause_mutex;
+  AcceptPause pause;
   std::vector<std::atomic<std::uint64_t>> per_thread;
   detail::NarrationBudget say;
 
@@ -40,6 +46,8 @@ struct OneshotEchoServer::State {
         per_thread(static_cast<std::size_t>(o.threads)), say(o.narrator, o.narrate_limit) {}
 
   void accept_all(int worker);
+  std::optional<std::chrono::milliseconds> accept_timeout();
+  void retry_accepting_if_due(int worker);
   void serve(int worker, Token token);
   void work(int worker);
 };
@@ -70,7 +78,8 @@ void OneshotEchoServer::stop() {
 
 EchoStats OneshotEchoServer::stats() const {
   const State& s = *state_;
-  return {s.accepted.load(), s.closed.load(), s.echoed.load(), s.wakeups.load(), s.write_waits.load()};
+  return {s.accepted.load(), s.closed.load(), s.echoed.load(), s.wakeups.load(), s.write_waits.load(),
+          s.errors.load(), s.accept_pauses.load()};
 }
 
 std::vector<std::uint64_t> OneshotEchoServer::events_per_thread() const {
@@ -88,8 +97,21 @@ void OneshotEchoServer::run() {
 void OneshotEchoServer::State::accept_all(int worker) {
   for (;;) {
     AcceptResult a = try_accept(listener.get());
-    if (a.status == AcceptResult::Status::would_block) break;
     if (a.status == AcceptResult::Status::skipped) continue;
+    if (a.status == AcceptResult::Status::machine_full) {
+      std::lock_guard lock(pause_mutex);
+      if (pause.begin(a.error)) {
+        accept_pauses.fetch_add(1, std::memory_order_relaxed);
+        say.tell(say.accept, "[worker {}] accept4: {}: the listener stays disarmed; retry in {} ms", worker,
+                 a.error.message(), AcceptPause::kRetry.count());
+      }
+      return;  // not re-armed: nobody is woken for it until the retry
+    }
+    {
+      std::lock_guard lock(pause_mutex);
+      pause.end();  // accepting works (again)
+    }
+    if (a.status == AcceptResult::Status::would_block) break;
     int fd = a.fd.get();
     accepted.fetch_add(1, std::memory_order_relaxed);
     if (say.wants(say.accept))
@@ -117,12 +139,13 @@ void OneshotEchoServer::State::serve(int worker, Token token) {
   std::uint64_t bytes = 0;
   detail::Next next = detail::pump(*c, table.buffer_size(), detail::ReadPolicy::drain, bytes);
   echoed.fetch_add(bytes, std::memory_order_relaxed);
-  if (next == detail::Next::close) {
-    say.tell(say.close, "[worker {}] fd {}: end of stream or error -> close(fd {})", worker,
-             c->fd.get(), c->fd.get());
+  if (next == detail::Next::close || next == detail::Next::fail) {
+    say.tell(say.close, "[worker {}] fd {}: {} -> close(fd {})", worker, c->fd.get(),
+             next == detail::Next::fail ? "error" : "end of stream", c->fd.get());
     std::lock_guard lock(table_mutex);
     table.erase(token);
     closed.fetch_add(1, std::memory_order_relaxed);
+    if (next == detail::Next::fail) errors.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   int fd = c->fd.get();
@@ -141,8 +164,9 @@ void OneshotEchoServer::State::work(int worker) {
   Events events(options.max_events);
   auto& served = per_thread[static_cast<std::size_t>(worker)];
   while (!stopping.load()) {
-    std::size_t n = poll.wait(events, std::nullopt);
+    std::size_t n = poll.wait(events, accept_timeout());
     wakeups.fetch_add(1, std::memory_order_relaxed);
+    retry_accepting_if_due(worker);
     for (std::size_t i = 0; i < n; ++i) {
       Event e = events[i];
       if (e.token == detail::kWakeToken) continue;  // stopping: the loop condition ends us
@@ -151,6 +175,22 @@ void OneshotEchoServer::State::work(int worker) {
       else serve(worker, e.token);
     }
   }
+}
+
+// No limit on the wait, unless accepting is paused: then the retry is due in at most 100 ms.
+std::optional<std::chrono::milliseconds> OneshotEchoServer::State::accept_timeout() {
+  std::lock_guard lock(pause_mutex);
+  return pause.time_left();
+}
+
+void OneshotEchoServer::State::retry_accepting_if_due(int worker) {
+  {
+    std::lock_guard lock(pause_mutex);
+    if (!pause.take_retry()) return;  // one worker takes the retry; the others carry on
+  }
+  say.tell(say.interest, "[worker {}] epoll_ctl(MOD, listener, {}): try accepting again", worker,
+           describe(kArmListener));
+  poll.registry().modify(listener.get(), detail::kListenerToken, kArmListener);
 }
 
 }  // namespace evq::epoll

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "evq/common/error.hpp"
+#include "evq/common/timeout.hpp"
 
 namespace evq::epoll {
 
@@ -56,9 +57,9 @@ Poll::Poll()
 
 // [snippet poll-wait]
 std::size_t Poll::wait(Events& events, std::optional<std::chrono::milliseconds> timeout) {
-  int timeout_ms = timeout ? static_cast<int>(timeout->count()) : -1;
+  // -1 waits for ever; a longer timeout than an int holds (24.8 days) is clamped, never wrapped.
   int n = ::epoll_wait(epfd_.get(), events.raw_.data(), static_cast<int>(events.raw_.size()),
-                       timeout_ms);
+                       poll_timeout_ms(timeout));
   if (n < 0) {
     if (errno == EINTR) n = 0;  // a signal woke us: report "nothing yet", the caller loops
     else throw_errno("epoll_wait");

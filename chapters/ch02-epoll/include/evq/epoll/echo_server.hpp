@@ -8,6 +8,9 @@
 // It is the chapter's worked example and also the "raw epoll" baseline that chapter 4's benchmark
 // runs in-process, so the hot path allocates nothing (each connection slot keeps its buffer) and
 // narrates nothing unless a Narrator is given.
+//
+// When the machine is full (accept4 fails with EMFILE and friends) it stops watching the listener,
+// serves the connections it has, and tries again every 100 ms: see evq/common/accept_pause.hpp.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +41,8 @@ struct EchoStats {
   std::uint64_t bytes_echoed = 0;
   std::uint64_t wakeups = 0;      // epoll_wait calls that returned
   std::uint64_t write_waits = 0;  // times an echo found the send buffer full and waited for EPOLLOUT
+  std::uint64_t errors = 0;       // connections that ended in an error (a reset) instead of a FIN
+  std::uint64_t accept_pauses = 0;  // times accept ran out of descriptors and paused (see accept_all)
   std::uint64_t open() const { return accepted - closed; }
 };
 

@@ -34,16 +34,20 @@ IoResult read_some(int fd, std::span<std::byte> buffer);
 IoResult write_some(int fd, std::span<const std::byte> data);
 
 // accept4() once on a non-blocking listener. The new socket is non-blocking and close-on-exec.
+// Which errno means what is one policy for the whole book: evq::classify_accept_errno().
 struct AcceptResult {
   enum class Status {
-    accepted,     // `fd` is the new connection
-    would_block,  // the accept queue is empty
-    skipped,      // that one connection failed before we took it (ECONNABORTED...): try again
+    accepted,      // `fd` is the new connection
+    would_block,   // the accept queue is empty
+    skipped,       // that one connection failed before we took it (ECONNABORTED...): try again
+    machine_full,  // EMFILE, ENFILE, ENOBUFS, ENOMEM (`error`): the connection still waits in the
+                   // queue, so trying again now would spin; pause (see evq/common/accept_pause.hpp)
   };
   Status status = Status::would_block;
   UniqueFd fd;
+  std::error_code error{};
 };
-// Throws std::system_error for the listener's own problems (EMFILE, EBADF, ...).
+// Throws std::system_error for the listener's own problems (EBADF, EINVAL, ...).
 AcceptResult try_accept(int listen_fd);
 
 }  // namespace evq::epoll
