@@ -191,3 +191,22 @@ TEST_CASE("a signal interrupts a waiting kevent() with EINTR") {
   CHECK_MESSAGE(result == -1, "kevent should fail with EINTR rather than wait out its timeout");
   CHECK(error == EINTR);
 }
+
+// kevent() takes a timespec; the wrapper takes nanoseconds. The longest wait a caller can spell must
+// reach the kernel (or the emulation's epoll_wait) as a long wait, not wrap into a short or negative one.
+TEST_CASE("a wait with a timeout of any length lasts until the event, never wraps") {
+  EVQ_KQ_PLATFORM_NOTE();
+  for (auto timeout : {std::chrono::nanoseconds::max(), std::chrono::nanoseconds(4'294'967'297'000'000)}) {
+    CAPTURE(timeout.count());
+    Kqueue kq;
+    kq.apply(change(1, EVFILT_USER, EV_ADD | EV_CLEAR));
+    std::thread trigger([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // after the wait below has begun
+      kq.apply(change(1, EVFILT_USER, 0, NOTE_TRIGGER));
+    });
+    struct kevent ev {};
+    std::size_t n = kq.wait(std::span(&ev, 1), timeout);
+    trigger.join();
+    CHECK_MESSAGE(n == 1, "a wait of " << timeout.count() << " ns should last until the trigger; it returned " << n);
+  }
+}

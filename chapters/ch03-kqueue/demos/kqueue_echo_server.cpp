@@ -2,19 +2,21 @@
 // By default it runs its own loopback clients (and one that resets its connection), checks every
 // echo, and exits 0; with --serve it prints its port and serves for --seconds.
 #include <atomic>
+#include <exception>
 #include <thread>
 #include <vector>
 
 #include "evq/common/cli.hpp"
 #include "evq/common/narrate.hpp"
 #include "evq/common/net.hpp"
+#include "evq/common/serve.hpp"
 #include "evq/kq/echo_server.hpp"
 
 namespace {
 
 // One client: `messages` round trips, each echo compared with what was sent.
-bool run_client(std::uint16_t port, int id, long long messages) {
-  evq::UniqueFd fd = evq::connect_loopback(port);
+bool run_client(std::uint16_t port, evq::Family family, int id, long long messages) {
+  evq::UniqueFd fd = evq::connect_loopback(port, family);
   for (long long m = 0; m < messages; ++m) {
     std::string text = fmt::format("client {} message {}\n", id, m);
     evq::write_all(fd.get(), text);
@@ -24,10 +26,37 @@ bool run_client(std::uint16_t port, int id, long long messages) {
 }
 
 // A peer that sends half a message and then resets the connection (RST, not FIN).
-void run_resetting_client(std::uint16_t port) {
-  evq::UniqueFd fd = evq::connect_loopback(port);
+void run_resetting_client(std::uint16_t port, evq::Family family) {
+  evq::UniqueFd fd = evq::connect_loopback(port, family);
   evq::write_all(fd.get(), "half a mess");
   evq::set_linger_reset(fd.get());
+}
+
+evq::ServeSummary summary_of(const evq::kq::EchoStats& s) {
+  return {s.accepted, s.closed, s.bytes_echoed, s.resets};
+}
+
+// --serve: the server runs on its own thread while this one waits for Ctrl-C, SIGTERM or the
+// deadline; then stop() triggers the EVFILT_USER event and run() returns.
+int serve(evq::kq::EchoServer& server, evq::Narrator& say, bool ipv6, long long seconds) {
+  evq::StopSignal stop_signal;
+  std::exception_ptr failure;
+  std::thread loop([&] {
+    try {
+      server.run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    stop_signal.interrupt();
+  });
+  // Printed once the server thread exists: the port line means "ready", threads and all.
+  evq::print_serving(ipv6, server.port(), seconds);
+  say.step("{}: stopping", stop_signal.wait(std::chrono::seconds(seconds)));
+  server.stop();
+  loop.join();
+  if (failure) std::rethrow_exception(failure);
+  evq::print_summary(summary_of(server.stats()));
+  return 0;
 }
 
 }  // namespace
@@ -38,34 +67,34 @@ int main(int argc, char** argv) {
   cli.option("messages", "round trips per client", "20");
   cli.option("resets", "extra clients that reset their connection", "1");
   cli.option("narrate", "kevent() calls to narrate in detail", "4");
-  cli.flag("serve", "serve for --seconds instead of running clients (try: nc 127.0.0.1 <port>)");
-  cli.option("seconds", "with --serve: how long to serve", "30");
+  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
+  cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
+  cli.flag("ipv6", "listen on ::1 instead of 127.0.0.1");
+  cli.flag("quiet", "no narration: only the summary");
   cli.parse(argc, argv);
   const auto clients = cli.get_int("clients", 0, 1000);
   const auto messages = cli.get_int("messages", 1, 100'000);
   const auto resets = cli.get_int("resets", 0, 100);
   const auto narrate = cli.get_int("narrate", 0, 1000);
   const auto seconds = cli.get_int("seconds", 1, 24 * 3600);
+  const bool ipv6 = cli.has("ipv6");
 
-  evq::Narrator say;
+  evq::Narrator say(!cli.has("quiet"));
   say.title("kqueue echo server{}", evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
   return cli.run([&] {
-    evq::kq::EchoServer server(&say, static_cast<int>(narrate));
-    if (cli.has("serve")) {
-      fmt::print("serving on 127.0.0.1:{} for {} s\n", server.port(), seconds);
-      std::fflush(stdout);
-      server.run(std::chrono::steady_clock::now() + std::chrono::seconds(seconds));
-      return 0;
-    }
+    evq::kq::EchoServer server(say.enabled() ? &say : nullptr, static_cast<int>(narrate),
+                               ipv6 ? evq::Family::v6 : evq::Family::v4);
+    if (cli.has("serve")) return serve(server, say, ipv6, seconds);
+    const evq::Family family = ipv6 ? evq::Family::v6 : evq::Family::v4;
     std::thread loop([&server] { server.run(); });
     std::atomic<int> failures{0};
     {
       std::vector<std::jthread> threads;
-      for (long long r = 0; r < resets; ++r) threads.emplace_back([&] { run_resetting_client(server.port()); });
+      for (long long r = 0; r < resets; ++r) threads.emplace_back([&] { run_resetting_client(server.port(), family); });
       for (long long c = 0; c < clients; ++c)
         threads.emplace_back([&, c] {
           try {
-            if (!run_client(server.port(), static_cast<int>(c), messages)) ++failures;
+            if (!run_client(server.port(), family, static_cast<int>(c), messages)) ++failures;
           } catch (const std::exception& e) {
             fmt::print(stderr, "client {}: {}\n", c, e.what());
             ++failures;
@@ -80,6 +109,7 @@ int main(int argc, char** argv) {
               s.resets, s.bytes_echoed);
     say.aside("{} kevent() calls carried {} changes along with their waits; {} EV_ERROR answers",
               s.kevent_calls, s.changes_batched, s.change_errors);
+    evq::print_summary(summary_of(s));
     if (failures > 0) {
       fmt::print(stderr, "kqueue_echo_server: {} client(s) got a wrong echo\n", failures.load());
       return 1;

@@ -28,8 +28,9 @@ constexpr int kSendFlags = 0;  // macOS: SO_NOSIGPIPE is set on each accepted so
 
 struct Connection {
   UniqueFd fd;
-  std::string out;       // received, not yet echoed back
+  std::string out;       // received, not yet echoed back: kMaxPending at most
   bool write_enabled = false;
+  bool read_enabled = true;  // false while `out` is full: the peer must read before we read more
   bool closing = false;  // the peer finished sending: close once `out` is flushed
   bool closed = false;
 };
@@ -47,25 +48,28 @@ struct EchoServer::State {
   std::vector<std::unique_ptr<Connection>> closed_this_batch;
   std::vector<struct kevent> changes;  // applied by the next kevent(), together with the wait
   EchoStats stats;
+  AcceptPause pause;  // accept() found the machine full: the listener's filter is disabled for now
 
   bool narrating() const { return narrator && static_cast<int>(stats.kevent_calls) <= narrate_batches; }
 
-  void accept_all(const struct kevent& ev);
+  void accept_all();
+  void pause_accepting(std::error_code why);
+  void set_reading(Connection* c, bool on);
   void on_readable(Connection* c, const struct kevent& ev);
   void on_writable(Connection* c);
   bool flush(Connection* c);
   void close(Connection* c, bool reset);
 };
 
-EchoServer::EchoServer(Narrator* narrator, int narrate_batches)
+EchoServer::EchoServer(Narrator* narrator, int narrate_batches, Family family)
     : state_(std::make_unique<State>(State{narrator, narrate_batches, Kqueue(),
-                                           listen_loopback(Family::v4, 128, /*nonblocking=*/true),
-                                           {}, {}, {}, {}})) {
+                                           listen_loopback(family, 128, /*nonblocking=*/true),
+                                           {}, {}, {}, {}, {}})) {
   State& s = *state_;
   if (narrator) {
     narrator->step("kqueue() -> fd {}{}", s.kq.fd(), kEmulated ? "  [Linux: the project's kqueue emulation]" : "");
-    narrator->step("socket + bind(127.0.0.1:0) + listen -> fd {}, port {}", s.listener.get(),
-                   local_port(s.listener.get()));
+    narrator->step("socket + bind({}:0) + listen -> fd {}, port {}", family == Family::v6 ? "[::1]" : "127.0.0.1",
+                   s.listener.get(), local_port(s.listener.get()));
   }
   const struct kevent setup[] = {
       change(static_cast<uintptr_t>(s.listener.get()), EVFILT_READ, EV_ADD),
@@ -96,6 +100,7 @@ void EchoServer::run(std::optional<std::chrono::steady_clock::time_point> until)
   for (bool stopping = false; !stopping;) {
     std::optional<std::chrono::nanoseconds> timeout;
     if (until) timeout = std::max(std::chrono::nanoseconds(0), *until - std::chrono::steady_clock::now());
+    if (auto retry = s.pause.time_left(); retry && (!timeout || *retry < *timeout)) timeout = *retry;
     // One call: apply every change made while handling the last batch, then wait for the next.
     const std::size_t batched = s.changes.size();
     const std::size_t n = s.kq.kevent(s.changes, events, timeout);
@@ -114,21 +119,35 @@ void EchoServer::run(std::optional<std::chrono::steady_clock::time_point> until)
       if (ev.filter == EVFILT_USER) {
         stopping = true;
       } else if (ev.ident == static_cast<uintptr_t>(s.listener.get())) {
-        s.accept_all(ev);
+        if (s.narrating()) s.narrator->aside("{} connection(s) waiting on the listener", ev.data);
+        s.accept_all();
       } else if (auto* c = static_cast<Connection*>(ev.udata); !c->closed) {
         if (ev.filter == EVFILT_READ) s.on_readable(c, ev);
         else s.on_writable(c);
       }
     }
     s.closed_this_batch.clear();
+    if (s.pause.take_retry()) {  // the machine was full: enable the listener again and try now
+      s.changes.push_back(change(static_cast<uintptr_t>(s.listener.get()), EVFILT_READ, EV_ENABLE));
+      s.accept_all();
+    }
     if (n == 0 && until && std::chrono::steady_clock::now() >= *until) break;
   }
 }
 // [/snippet echo-loop]
 
-void EchoServer::State::accept_all(const struct kevent& ev) {
-  if (narrating()) narrator->aside("{} connection(s) waiting on the listener", ev.data);
-  while (UniqueFd fd = accept_connection(listener.get(), /*nonblocking=*/true)) {
+// [snippet echo-accept]
+void EchoServer::State::accept_all() {
+  for (;;) {
+    AcceptOutcome a = accept_once(listener.get(), /*nonblocking=*/true);
+    if (!a.fd && a.kind == AcceptError::connection_lost) continue;
+    if (!a.fd && a.kind == AcceptError::machine_full) return pause_accepting(a.error);
+    if (pause.paused()) {  // accepting works again (or the waiting connections left)
+      std::uint64_t retries = pause.end();
+      if (narrator) narrator->step("accepting again after {} retries", retries);
+    }
+    if (!a.fd) return;  // would block: the queue is empty
+    UniqueFd fd = std::move(a.fd);
     set_nodelay(fd.get());
 #if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
     int one = 1;
@@ -144,12 +163,30 @@ void EchoServer::State::accept_all(const struct kevent& ev) {
     ++stats.accepted;
   }
 }
+// [/snippet echo-accept]
+
+// [snippet echo-pause]
+// The connection accept() could not take still waits in the queue, so the listener stays readable:
+// left enabled, its EVFILT_READ would end every kevent() at once. Disable it; run() enables it
+// again when the retry is due (the wait's timeout is cut to that moment).
+void EchoServer::State::pause_accepting(std::error_code why) {
+  if (pause.begin(why)) {
+    ++stats.accept_pauses;
+    if (narrator)
+      narrator->step("accept: {}: EV_DISABLE on the listener, retry every {} ms; {} open connection(s) "
+                     "are served meanwhile", why.message(), AcceptPause::kRetry.count(), connections.size());
+  }
+  changes.push_back(change(static_cast<uintptr_t>(listener.get()), EVFILT_READ, EV_DISABLE));
+}
+// [/snippet echo-pause]
 
 void EchoServer::State::on_readable(Connection* c, const struct kevent& ev) {
   std::array<char, 16 * 1024> buffer;
   bool end_of_stream = false;
-  for (;;) {
-    ssize_t n = ::read(c->fd.get(), buffer.data(), buffer.size());
+  // Read only what may still wait for the peer: never more than kMaxPending in `out`.
+  while (c->out.size() < kMaxPending) {
+    const std::size_t room = std::min(buffer.size(), kMaxPending - c->out.size());
+    ssize_t n = ::read(c->fd.get(), buffer.data(), room);
     if (n > 0) {
       c->out.append(buffer.data(), static_cast<std::size_t>(n));
       continue;
@@ -202,8 +239,19 @@ bool EchoServer::State::flush(Connection* c) {
     changes.push_back(change(static_cast<uintptr_t>(c->fd.get()), EVFILT_WRITE,
                              want_write ? EV_ENABLE : EV_DISABLE, 0, 0, c));
   }
+  // Backpressure: a full `out` means the peer is not reading its echoes. Stop reading from it (its
+  // bytes wait in the kernel, and its sends block) until it has read half of them.
+  if (c->out.size() >= kMaxPending) set_reading(c, false);
+  else if (c->out.size() <= kMaxPending / 2) set_reading(c, true);
   // [/snippet echo-write-toggle]
   return true;
+}
+
+void EchoServer::State::set_reading(Connection* c, bool on) {
+  if (c->read_enabled == on) return;
+  c->read_enabled = on;
+  if (!on) ++stats.read_pauses;
+  changes.push_back(change(static_cast<uintptr_t>(c->fd.get()), EVFILT_READ, on ? EV_ENABLE : EV_DISABLE, 0, 0, c));
 }
 
 // [snippet echo-close]

@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "evq/common/error.hpp"
+#include "evq/common/timeout.hpp"
 #include "timer_spec.hpp"
 #include "why.hpp"
 
@@ -452,9 +453,9 @@ int KqueueState::kevent(const struct kevent* changes, int nchanges, struct keven
   //    threads can add changes or trigger user events meanwhile) and look again.
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> deadline;
-  if (timeout)
-    deadline = Clock::now() + std::chrono::seconds(timeout->tv_sec) +
-               std::chrono::nanoseconds(timeout->tv_nsec);
+  if (timeout)  // saturating: a timeout of centuries is a long wait, not an overflow into the past
+    deadline = evq::deadline_after<Clock>(evq::deadline_after<Clock>(Clock::now(), std::chrono::seconds(timeout->tv_sec)),
+                                          std::chrono::nanoseconds(timeout->tv_nsec));
   for (;;) {
     if (!drain_epoll()) return -1;
     if (int n = collect(events, nevents); n > 0) {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "evq/common/narrate.hpp"
+#include "evq/common/net.hpp"
 #include "evq/common/unique_fd.hpp"
 #include "evq/kq/kqueue.hpp"
 
@@ -25,13 +26,18 @@ struct EchoStats {
   std::size_t kevent_calls = 0;
   std::size_t changes_batched = 0;  // changes that rode along with a kevent() that also waited
   std::size_t change_errors = 0;    // EV_ERROR answers seen in the eventlist
+  std::size_t read_pauses = 0;      // times a connection hit kMaxPending and stopped being read
+  std::size_t accept_pauses = 0;    // times accept() found the machine full and paused
 };
+
+// The most bytes one connection may have read and not yet echoed back.
+inline constexpr std::size_t kMaxPending = 64 * 1024;
 
 class EchoServer {
  public:
-  // Listens on 127.0.0.1, port 0, and registers the listener and a stop event. With a narrator,
-  // the setup and the first `narrate_batches` kevent() calls are told step by step.
-  explicit EchoServer(Narrator* narrator = nullptr, int narrate_batches = 0);
+  // Listens on 127.0.0.1 (or ::1), port 0, and registers the listener and a stop event. With a
+  // narrator, the setup and the first `narrate_batches` kevent() calls are told step by step.
+  explicit EchoServer(Narrator* narrator = nullptr, int narrate_batches = 0, Family family = Family::v4);
   ~EchoServer();
   EchoServer(const EchoServer&) = delete;
   EchoServer& operator=(const EchoServer&) = delete;
