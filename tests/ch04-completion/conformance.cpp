@@ -378,3 +378,20 @@ CONFORMANCE_CASE("an operation on a socket that was never attached is a clear er
   CHECK(queue.pending() == 0);
   queue.detach(pair.server.get());
 }
+
+// A caller's "no limit" spelled as milliseconds::max() must be a long wait on every backend: not an
+// overflow in a conversion to nanoseconds, an int, a timespec or a DWORD.
+CONFORMANCE_CASE("wait with a timeout of any length waits for a post, never overflows") {
+  OPEN_QUEUE_OR_SKIP();
+  for (auto timeout : {std::chrono::milliseconds::max(), std::chrono::milliseconds(10'000'000'000'000)}) {
+    CAPTURE(timeout.count());
+    std::thread poster([&] {
+      std::this_thread::sleep_for(50ms);  // after the wait below has begun
+      queue.post(5);
+    });
+    Completion done[2];
+    std::size_t n = queue.wait(done, timeout);
+    poster.join();
+    CHECK_MESSAGE(n == 1, "wait(" << timeout.count() << " ms) should last until the post; it returned " << n);
+  }
+}

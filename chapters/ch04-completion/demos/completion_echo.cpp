@@ -2,7 +2,7 @@
 //
 //   completion_echo --backend epoll --clients 4 --messages 3     # its own loopback clients check the echoes
 //   completion_echo --backend all                                # every backend this machine has, in turn
-//   completion_echo --backend io_uring --serve --seconds 30      # serve; try: nc 127.0.0.1 <port>
+//   completion_echo --backend io_uring --serve --seconds 30      # serve; try: nc -N 127.0.0.1 <port>
 #include <fmt/core.h>
 
 #include <atomic>
@@ -14,6 +14,7 @@
 
 #include "evq/common/cli.hpp"
 #include "evq/common/narrate.hpp"
+#include "evq/common/serve.hpp"
 #include "evq/completion/backends.hpp"
 #include "evq/completion/echo_server.hpp"
 #include "evq/completion/loopback.hpp"
@@ -38,6 +39,8 @@ const char* underneath(std::string_view backend) {
            "GetQueuedCompletionStatusEx returns is the completion";
   return "";
 }
+
+evq::ServeSummary summary_of(const EchoServer::Stats& s) { return {s.accepted, s.closed, s.bytes_echoed, s.errors}; }
 
 bool run_clients(evq::Narrator& say, std::uint16_t port, int clients, int messages) {
   bool all_ok = true;
@@ -94,8 +97,7 @@ bool run_backend(const std::string& name, int clients, int messages, bool quiet)
   if (failure) std::rethrow_exception(failure);
   const auto& stats = server.stats();
   say.step("stop() -> post(stop); the server detached every connection and waited for their last completions");
-  say.step("server counted: {} accepted, {} closed, {} bytes echoed, {} errors", stats.accepted, stats.closed,
-           stats.bytes_echoed, stats.errors);
+  evq::print_summary(summary_of(stats));
   if (stats.accepted != static_cast<std::uint64_t>(clients)) {
     fmt::print("    expected {} accepted connections, the server saw {}\n", clients, stats.accepted);
     ok = false;
@@ -103,16 +105,32 @@ bool run_backend(const std::string& name, int clients, int messages, bool quiet)
   return ok;
 }
 
-int serve(const std::string& name, int seconds) {
-  loopback::Listener listener = loopback::listen();
+// --serve: the server loop runs on its own thread while this one waits for Ctrl-C, SIGTERM or the
+// deadline, then stop() posts to the queue and the loop detaches everything and returns.
+int serve(const std::string& name, bool ipv6, long long seconds, bool quiet) {
+  evq::StopSignal stop_signal;
+  evq::Narrator say(!quiet);
+  loopback::Listener listener = loopback::listen(512, ipv6);
   std::unique_ptr<CompletionQueue> queue = open_queue(name);
   EchoServer server(*queue, listener.socket.get());
-  fmt::print("serving on 127.0.0.1:{} with the {} backend for {} s (try: nc 127.0.0.1 {})\n", listener.port,
-             queue->backend(), seconds, listener.port);
-  std::fflush(stdout);
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) server.run_once(std::chrono::milliseconds(200));
-  fmt::print("served {} connections, echoed {} bytes\n", server.stats().accepted, server.stats().bytes_echoed);
+  server.narrate_to(say.enabled() ? &say : nullptr);
+  say.step("the {} backend: {}", queue->backend(), underneath(queue->backend()));
+  std::exception_ptr failure;
+  std::thread loop([&] {
+    try {
+      server.run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    stop_signal.interrupt();
+  });
+  // Printed once the server thread exists: the port line means "ready", threads and all.
+  evq::print_serving(ipv6, listener.port, seconds);
+  say.step("{}: stopping", stop_signal.wait(std::chrono::seconds(seconds)));
+  server.stop();
+  loop.join();
+  if (failure) std::rethrow_exception(failure);
+  evq::print_summary(summary_of(server.stats()));
   return 0;
 }
 
@@ -123,8 +141,9 @@ int main(int argc, char** argv) {
   cli.option("backend", "epoll | kqueue | io_uring (or uring) | iocp | all", "all");
   cli.option("clients", "loopback clients to run", "4");
   cli.option("messages", "messages each client sends and checks", "3");
-  cli.flag("serve", "serve on a loopback port instead of running clients");
-  cli.option("seconds", "with --serve: how long to serve", "30");
+  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
+  cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
+  cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
   cli.flag("quiet", "do not narrate");
   cli.epilog("Backends on this machine are listed by --backend all; one that cannot run says why.");
   cli.parse(argc, argv);
@@ -136,8 +155,9 @@ int main(int argc, char** argv) {
   int clients = static_cast<int>(cli.get_int("clients", 1, 1000));
   int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
   try {
-    if (cli.has("serve")) return serve(backend == "all" ? default_backend() : backend,
-                                       static_cast<int>(cli.get_int("seconds", 1, 86400)));
+    if (cli.has("serve"))
+      return serve(backend == "all" ? default_backend() : backend, cli.has("ipv6"),
+                   cli.get_int("seconds", 1, 86400), cli.has("quiet"));
     std::vector<std::string> names;
     if (backend == "all") {
       for (const BackendInfo& b : backends()) {

@@ -33,8 +33,10 @@ void EchoServer::run() {
 }
 
 std::size_t EchoServer::run_once(std::optional<std::chrono::milliseconds> timeout) {
+  if (auto retry = pause_.time_left(); retry && (!timeout || *retry < *timeout)) timeout = retry;
   std::size_t n = queue_.wait(batch_, timeout);
   for (std::size_t i = 0; i < n; ++i) handle(batch_[i]);
+  if (!stopping_ && pause_.take_retry()) queue_.accept(listener_, kAcceptData);  // one try, then see
   return n;
 }
 
@@ -62,10 +64,22 @@ void EchoServer::handle(Completion& c) {
 }
 // [/snippet echo-handle]
 
+// [snippet echo-accept]
 void EchoServer::on_accept(Completion& c) {
   if (stopping_) return;  // an accept that won the race with shutdown: its socket closes here
+  if (is_machine_full(c.error)) {  // the connection still waits: asking again now would spin
+    if (pause_.begin(c.error)) {
+      ++stats_.accept_pauses;
+      if (narrator_)
+        narrator_->step("accept completed with \"{}\": no new accept for {} ms; {} open connection(s) are "
+                        "served meanwhile", c.error.message(), AcceptPause::kRetry.count(), connections_.size());
+    }
+    return;  // run_once() issues the next accept when the retry is due
+  }
+  if (pause_.paused() && narrator_) narrator_->step("accepting again after {} retries", pause_.end());
+  pause_.end();
   queue_.accept(listener_, kAcceptData);  // keep one accept pending
-  if (c.error) {
+  if (c.error) {  // that one connection was lost before we took it
     ++stats_.errors;
     return;
   }
@@ -78,6 +92,7 @@ void EchoServer::on_accept(Completion& c) {
   queue_.read(conn->socket.get(), conn->buffer, reinterpret_cast<std::uintptr_t>(conn));
   ++stats_.accepted;
 }
+// [/snippet echo-accept]
 
 void EchoServer::close(Connection* conn) {
   ++stats_.closed;

@@ -25,6 +25,10 @@ std::error_code portable(std::error_code e) {
     case WSAECONNABORTED: return std::make_error_code(std::errc::connection_aborted);
     case WSAESHUTDOWN:
     case ERROR_GRACEFUL_DISCONNECT: return std::make_error_code(std::errc::broken_pipe);
+    case WSAEMFILE: return std::make_error_code(std::errc::too_many_files_open);
+    case WSAENOBUFS: return std::make_error_code(std::errc::no_buffer_space);
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_NO_SYSTEM_RESOURCES: return std::make_error_code(std::errc::not_enough_memory);
     default: return e;
   }
 }
@@ -146,8 +150,13 @@ void IocpQueue::start(OperationQueue& queue) {
                                         op.overlapped);
         break;
       case Op::accept:
-        op.accepted = evq::overlapped_tcp_socket();
-        started = evq::iocp::start_accept(op.sock, op.accepted.get(), op.addresses, op.overlapped);
+        try {  // AcceptEx wants its socket made first; out of sockets, the accept fails to start
+          op.accepted = evq::overlapped_tcp_socket(evq::socket_family(op.sock));  // the listener's family
+          started = evq::iocp::start_accept(op.sock, op.accepted.get(), op.addresses, op.overlapped);
+        } catch (const std::system_error& e) {
+          started.state = evq::iocp::Started::failed;
+          started.error = e.code();
+        }
         break;
       case Op::connect:
         started = evq::iocp::start_connect(op.sock, op.port, op.overlapped);

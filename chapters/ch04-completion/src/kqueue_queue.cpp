@@ -1,5 +1,7 @@
 #include "evq/completion/kqueue_queue.hpp"
 
+#include "evq/common/timeout.hpp"
+
 namespace evq::completion {
 namespace {
 // EVFILT_USER identifiers live apart from file descriptors, so any number will do.
@@ -28,8 +30,8 @@ void KqueueQueue::unwatch(int fd) {
 }
 
 void KqueueQueue::poll(std::vector<Readiness>& out, std::optional<std::chrono::milliseconds> timeout) {
-  std::optional<std::chrono::nanoseconds> wait_for;
-  if (timeout) wait_for = *timeout;
+  std::optional<std::chrono::nanoseconds> wait_for;  // milliseconds::max() would overflow in nanoseconds
+  if (timeout) wait_for = evq::saturating_duration_cast<std::chrono::nanoseconds>(*timeout);
   std::size_t n = kq_.wait(events_, wait_for);
   for (std::size_t i = 0; i < n; ++i) {
     const struct kevent& e = events_[i];

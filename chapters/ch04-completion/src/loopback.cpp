@@ -18,10 +18,10 @@ namespace evq::completion::loopback {
 #ifdef _WIN32
 void init() { static evq::WsaSession session; }
 
-Listener listen(int backlog) {
+Listener listen(int backlog, bool ipv6) {
   init();
   Listener l;
-  l.socket = evq::listen_loopback_socket(backlog);
+  l.socket = evq::listen_loopback_socket(backlog, ipv6);
   l.port = evq::socket_port(l.socket.get());
   return l;
 }
@@ -49,9 +49,9 @@ long long socket_number(NativeSocket s) { return static_cast<long long>(s); }
 #else
 void init() {}
 
-Listener listen(int backlog) {
+Listener listen(int backlog, bool ipv6) {
   Listener l;
-  l.socket = evq::listen_loopback(evq::Family::v4, backlog);
+  l.socket = evq::listen_loopback(ipv6 ? evq::Family::v6 : evq::Family::v4, backlog);
   l.port = evq::local_port(l.socket.get());
   return l;
 }

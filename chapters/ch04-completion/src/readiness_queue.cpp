@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <stdexcept>
 
+#include "evq/common/accept_pause.hpp"
 #include "evq/common/error.hpp"
 
 namespace evq::completion {
@@ -91,7 +92,9 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
       case Op::accept: {
         int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (conn >= 0) return ready_.finish(op, 0, {}, OwnedSocket(conn)), Step::completed;
-        if (errno == ECONNABORTED || errno == EPROTO) continue;  // that client gave up; take the next
+        // That client gave up before we took it: take the next. (The book's one accept policy;
+        // EMFILE and friends complete the accept with the error, and the caller pauses.)
+        if (classify_accept_errno(errno) == AcceptError::connection_lost) continue;
         break;
       }
       case Op::connect: {

@@ -17,7 +17,8 @@ struct Listener {
   OwnedSocket socket;
   std::uint16_t port = 0;
 };
-Listener listen(int backlog = 512);
+// On 127.0.0.1, or ::1 with `ipv6`.
+Listener listen(int backlog = 512, bool ipv6 = false);
 struct Pair {
   OwnedSocket client, server;
 };
