@@ -182,3 +182,30 @@ TEST_CASE("concurrency 0 is the CPU count") {
   CHECK(port.concurrency() == evq::port::cpu_count());
   CHECK(evq::port::cpu_count() >= 1);
 }
+
+// A caller's "wait for ever" is often spelled milliseconds::max(); a naive now() + timeout overflows
+// (undefined behaviour) and in practice lands in the past, so get() would report a timeout at once.
+TEST_CASE("get and get_many with a timeout of any length wait for the packet, never overflow") {
+  for (auto timeout : {std::chrono::milliseconds::max(), std::chrono::milliseconds(10'000'000'000'000)}) {
+    CAPTURE(timeout.count());
+    Port port(1);
+    std::thread poster([&] {
+      wait_until([&] { return port.counters().waiting == 1; });  // the get() below is parked
+      port.post(7);
+    });
+    evq::port::GetResult one = port.get(timeout);
+    poster.join();
+    CHECK_MESSAGE(one.status == Wait::packet, "get(" << timeout.count() << " ms) should wait until the post; it "
+                                                     << "returned " << to_string(one.status));
+
+    std::thread poster2([&] {
+      wait_until([&] { return port.counters().waiting == 1; });
+      port.post(8);
+    });
+    evq::port::Packet out[4];
+    Port::ManyResult many = port.get_many(out, timeout);
+    poster2.join();
+    CHECK_MESSAGE(many.status == Wait::packet, "get_many(" << timeout.count() << " ms) should wait until the post; "
+                                                           << "it returned " << to_string(many.status));
+  }
+}

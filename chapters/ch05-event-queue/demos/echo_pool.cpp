@@ -1,7 +1,7 @@
 // An echo server on a completion port and its thread pool: sockets associated with the port under
 // a completion key, I/O completing into it as packets, 2 x CPUs threads taking them (the IOCP
 // server shape). The demo runs its own loopback clients, some of which reset the connection, and
-// checks every echo.
+// checks every echo. With --serve it serves your own clients until Ctrl-C or SIGTERM.
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -15,6 +15,7 @@
 
 #include "evq/common/cli.hpp"
 #include "evq/common/narrate.hpp"
+#include "evq/common/serve.hpp"
 #include "evq/completion/loopback.hpp"
 #include "evq/port/echo_server.hpp"
 #include "evq/port/peer.hpp"
@@ -25,8 +26,6 @@ namespace loopback = evq::completion::loopback;
 namespace peer = evq::port::peer;
 
 namespace {
-
-std::atomic<bool> interrupted{false};
 
 // One client: `messages` round trips, each checked byte for byte. Returns an error text or "".
 std::string run_client(std::uint16_t port, int id, int messages) {
@@ -53,6 +52,10 @@ void run_resetting_peer(std::uint16_t port) {
   peer::reset_on_close(sock.get());
 }
 
+evq::ServeSummary summary_of(const evq::port::EchoServer::Stats& s) {
+  return {s.accepted, s.closed, s.bytes_echoed, s.reset};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,21 +67,30 @@ int main(int argc, char** argv) {
   cli.option("messages", "round trips per client", "20");
   cli.option("resets", "extra clients that reset the connection", "4");
   cli.option("backend", "the ch04 completion backend under the port (empty: default)", "");
-  cli.flag("serve", "print the port and serve until --seconds pass or Ctrl-C (no clients)");
-  cli.option("seconds", "how long --serve serves", "30");
+  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
+  cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
+  cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
+  cli.flag("quiet", "no narration: only the summary");
   cli.epilog("Try: build/dev/bin/ch05/echo_pool --clients 50 --messages 100\n"
-             "     build/dev/bin/ch05/echo_pool --serve   (then: nc 127.0.0.1 <port>)");
+             "     build/dev/bin/ch05/echo_pool --serve   (then: nc -N 127.0.0.1 <port>)");
   cli.parse(argc, argv);
   return cli.run([&]() -> int {
     const int clients = static_cast<int>(cli.get_int("clients", 0, 1000));
     const int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
     const int resets = static_cast<int>(cli.get_int("resets", 0, 1000));
-    const int seconds = static_cast<int>(cli.get_int("seconds", 1, 3600));
-    evq::Narrator say;
+    const auto seconds = cli.get_int("seconds", 1, 86400);
+    const bool ipv6 = cli.has("ipv6") && cli.has("serve");
+    evq::Narrator say(!cli.has("quiet"));
+    say.title("echo_pool: an echo server on a completion port and its thread pool");
 
-    loopback::Listener listener = loopback::listen();
+    loopback::Listener listener;
+    try {
+      listener = loopback::listen(512, ipv6);
+    } catch (const std::invalid_argument& e) {
+      cli.fail(e.what());  // --ipv6 where this build cannot listen on ::1
+    }
     std::uint16_t port = listener.port;
-    say.step("socket + bind(127.0.0.1:0) + listen -> port {}", port);
+    say.step("socket + bind({}:0) + listen -> port {}", ipv6 ? "[::1]" : "127.0.0.1", port);
     std::unique_ptr<evq::port::EchoServer> owned;
     try {
       owned = std::make_unique<evq::port::EchoServer>(std::move(listener.socket), 0, 0, cli.get("backend"));
@@ -90,12 +102,12 @@ int main(int argc, char** argv) {
              server.port().concurrency(), server.backend(), server.pool_size());
     say.aside("the listener is associated with key 0; each connection gets its id as its key");
 
-    if (cli.has("serve")) {
-      std::signal(SIGINT, [](int) { interrupted = true; });
-      fmt::print("serving on 127.0.0.1:{} for {}s (Ctrl-C stops)\n", port, seconds);
-      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-      while (!interrupted && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(100ms);
+    if (cli.has("serve")) {  // the pool serves; this thread only waits for Ctrl-C, SIGTERM or time
+      evq::StopSignal stop_signal;
+      evq::print_serving(ipv6, port, seconds);
+      say.step("{}: stopping", stop_signal.wait(std::chrono::seconds(seconds)));
       server.stop();
+      evq::print_summary(summary_of(server.stats()));
       return 0;
     }
 
@@ -127,9 +139,8 @@ int main(int argc, char** argv) {
     auto stats = server.stats();
     say.step("every echo checked: {} of {} clients fine (the last one closes the run)",
              clients + 1 - failures, clients + 1);
-    say.step("server: {} accepted, {} closed ({} by an error such as a reset), {} bytes echoed",
-             stats.accepted, stats.closed, stats.reset, stats.bytes_echoed);
     server.stop();
+    evq::print_summary(summary_of(stats));
     say.step("stop(): port closed, pool joined, pending I/O cancelled and collected");
     // A peer that resets before the server accepted it may never reach the server (the stack can
     // drop it from the backlog): the resetting peers count as "at most".

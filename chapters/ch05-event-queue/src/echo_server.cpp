@@ -1,6 +1,10 @@
 #include "evq/port/echo_server.hpp"
 
 #include <system_error>
+#include <thread>
+
+#include "evq/completion/completion.hpp"
+#include "evq/port/blocking_scope.hpp"
 
 namespace evq::port {
 
@@ -39,6 +43,11 @@ void EchoServer::handle(const Packet& packet) {
 void EchoServer::on_accept(const Packet& packet) {
   OwnedSocket sock = io_->take_accepted(packet.user);
   if (stopping_) return;
+  if (completion::is_machine_full(packet.error)) return pause_accepting(packet.error);
+  {
+    std::lock_guard lock(mutex_);
+    pause_.end();  // accepting works (again)
+  }
   io_->accept(listener_.get(), static_cast<std::uint64_t>(Step::accept));  // keep one accept pending
   if (packet.failed() || !sock) return;  // a connection reset before we took it: not our problem
   auto conn = std::make_unique<Connection>();
@@ -55,6 +64,23 @@ void EchoServer::on_accept(const Packet& packet) {
   io_->associate(c->socket.get(), id);  // completion key = connection id
   io_->read(c->socket.get(), c->buffer, static_cast<std::uint64_t>(Step::read));
 }
+
+// [snippet echo-pause]
+// The connection the accept could not take still waits, so a new accept now would fail at once, for
+// ever. This thread waits instead, inside a BlockingScope: the port counts it as blocked elsewhere
+// and may release another waiter to serve the open connections meanwhile.
+void EchoServer::pause_accepting(std::error_code why) {
+  {
+    std::lock_guard lock(mutex_);
+    if (pause_.begin(why)) ++stats_.accept_pauses;
+  }
+  {
+    BlockingScope blocking;
+    std::this_thread::sleep_for(AcceptPause::kRetry);  // stop() joins this thread: 100 ms at most
+  }
+  if (!stopping_) io_->accept(listener_.get(), static_cast<std::uint64_t>(Step::accept));
+}
+// [/snippet echo-pause]
 
 void EchoServer::on_io(const Packet& packet) {
   Connection* c;

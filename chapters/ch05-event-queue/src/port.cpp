@@ -1,5 +1,7 @@
 #include "evq/port/port.hpp"
 
+#include "evq/common/timeout.hpp"
+
 #include <stdexcept>
 #include <thread>
 
@@ -172,7 +174,8 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
   lock.unlock();
   detail::unpark_all(chosen);  // if we chose ourselves, the park below returns at once
 
-  auto deadline = timeout ? detail::Parker::Clock::now() + *timeout
+  // Saturating: get(milliseconds::max()) waits for ever instead of overflowing into the past.
+  auto deadline = timeout ? deadline_after<detail::Parker::Clock>(detail::Parker::Clock::now(), *timeout)
                           : detail::Parker::Clock::time_point::max();
   if (!me.parker.park_until(deadline)) {
     lock.lock();
