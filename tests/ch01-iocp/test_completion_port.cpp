@@ -198,3 +198,28 @@ TEST_CASE("an operation that completes at once still queues its packet, unless F
   evq::iocp::GetResult none = port.get(100ms);
   CHECK_MESSAGE(none.status == GetStatus::timed_out, "a packet arrived although the call completed at once");
 }
+
+// GetQueuedCompletionStatus takes a DWORD of milliseconds, and INFINITE is 0xFFFFFFFF: a longer
+// timeout must become the longest finite wait, not wrap to a short one.
+TEST_CASE("get and get_many with a timeout of any length wait for the packet, never wrap") {
+  for (auto timeout : {std::chrono::milliseconds::max(), std::chrono::milliseconds(4'294'967'297)}) {
+    CAPTURE(timeout.count());
+    CompletionPort port(1);
+    std::thread poster([&] {
+      std::this_thread::sleep_for(50ms);  // after the get below has begun
+      port.post(1);
+    });
+    evq::iocp::GetResult r = port.get(timeout);
+    poster.join();
+    CHECK_MESSAGE(r.status == GetStatus::completed, "get(" << timeout.count() << " ms) should wait for the post; it "
+                                                          << "returned " << evq::iocp::to_string(r.status));
+    std::thread poster2([&] {
+      std::this_thread::sleep_for(50ms);
+      port.post(2);
+    });
+    std::array<OVERLAPPED_ENTRY, 4> entries{};
+    evq::iocp::GetManyResult many = port.get_many(entries, timeout);
+    poster2.join();
+    CHECK_MESSAGE(many.count == 1, "get_many(" << timeout.count() << " ms) should wait for the post");
+  }
+}

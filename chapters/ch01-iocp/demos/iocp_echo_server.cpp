@@ -6,10 +6,11 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
-#include <thread>
+#include <optional>
 
 #include "evq/common/cli.hpp"
 #include "evq/common/narrate.hpp"
+#include "evq/common/serve.hpp"
 #include "evq/common/win32.hpp"
 #include "evq/iocp/echo_client.hpp"
 #include "evq/iocp/echo_server.hpp"
@@ -26,16 +27,20 @@ int run(const evq::Cli& cli) {
   auto wine = evq::wine_version();
   say.title("IOCP echo server{}", wine ? " (under Wine " + *wine + ")" : "");
 
+  // Installed before the pool's threads start, so Ctrl-C is ours from the first moment.
+  std::optional<evq::StopSignal> stop_signal;
+  if (cli.has("serve")) stop_signal.emplace();
+
   evq::iocp::EchoServerOptions options;
   options.concurrency = static_cast<DWORD>(cli.get_int("concurrency", 0, 1024));
   options.threads = static_cast<unsigned>(cli.get_int("threads", 0, 1024));
   options.narrator = &say;
+  options.ipv6 = cli.has("ipv6") && cli.has("serve");  // the own clients connect to 127.0.0.1
   evq::iocp::EchoServer server(options);
 
-  if (cli.has("serve")) {
-    fmt::print("listening on 127.0.0.1:{} for {} s (try: a TCP client to that port)\n", server.port(), seconds);
-    std::fflush(stdout);
-    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  if (cli.has("serve")) {  // the pool serves; this thread waits for Ctrl-C, Ctrl-Break or the time
+    evq::print_serving(options.ipv6, server.port(), seconds);
+    say.step("{}: stopping", stop_signal->wait(std::chrono::seconds(seconds)));
   } else {
     evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), clients, messages, size);
     say.step("{} clients x {} messages of {} bytes -> {} clients verified every echo ({} bytes)", clients,
@@ -48,11 +53,8 @@ int run(const evq::Cli& cli) {
   }
   server.stop();
   evq::iocp::EchoStats stats = server.stats();
-  say.step("stats: {} accepted, {} closed cleanly, {} dropped on error, {} bytes echoed", stats.accepted,
-           stats.closed_clean, stats.closed_error, stats.bytes_echoed);
-  if (!say.enabled())  // --quiet still ends with the one line a reader wants
-    fmt::print("{} connections served, {} bytes echoed, {} dropped on error\n", stats.accepted,
-               stats.bytes_echoed, stats.closed_error);
+  say.step("stats: {} closed cleanly, {} dropped on error", stats.closed_clean, stats.closed_error);
+  evq::print_summary({stats.accepted, stats.closed_clean + stats.closed_error, stats.bytes_echoed, stats.closed_error});
   return 0;
 }
 
@@ -65,8 +67,9 @@ int main(int argc, char** argv) {
   cli.option("size", "bytes per message", "64");
   cli.option("concurrency", "the port's concurrency value (0: CPUs)", "0");
   cli.option("threads", "threads in the pool (0: 2 x CPUs)", "0");
-  cli.flag("serve", "no clients: print the port and serve until --seconds pass");
-  cli.option("seconds", "how long --serve serves", "30");
+  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
+  cli.option("seconds", "with --serve: how long to serve (Ctrl-C stops sooner)", "30");
+  cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
   cli.flag("quiet", "do not narrate");
   cli.epilog("Try: tools/lab demo ch01, or tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_echo_server.exe --clients 50 --messages 100");
   cli.parse(argc, argv);

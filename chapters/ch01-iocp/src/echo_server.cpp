@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <span>
+#include <stdexcept>
 #include <string>
 
+#include "evq/common/accept_pause.hpp"
 #include "evq/iocp/overlapped_io.hpp"
 
 namespace evq::iocp {
@@ -42,14 +44,16 @@ EchoServer::EchoServer(EchoServerOptions options)
   say.step("CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, {}) -> a new port", concurrency_);
   say.aside("concurrency = CPUs ({}): at most that many threads run on this port at once", processor_count());
 
-  listener_ = listen_loopback_socket();
+  listener_ = listen_loopback_socket(SOMAXCONN, options_.ipv6);
+  family_ = options_.ipv6 ? AF_INET6 : AF_INET;
   listen_port_ = socket_port(listener_.get());
-  say.step("WSASocketW(WSA_FLAG_OVERLAPPED) + bind(127.0.0.1:0) + listen -> listening on port {}",
-           listen_port_);
+  say.step("WSASocketW(WSA_FLAG_OVERLAPPED) + bind({}:0) + listen -> listening on port {}",
+           options_.ipv6 ? "[::1]" : "127.0.0.1", listen_port_);
   port_.associate(listener_.get(), kIoKey);
   say.step("CreateIoCompletionPort(listener, port, key {}, 0) -> AcceptEx completions come to the port", kIoKey);
 
-  for (unsigned i = 0; i < options_.accepts_in_flight; ++i) start_accept();
+  for (unsigned i = 0; i < options_.accepts_in_flight; ++i)
+    if (!start_accept()) throw std::runtime_error("AcceptEx: could not start the first accepts (out of sockets?)");
   say.step("AcceptEx x {} -> pending; each has its own context (OVERLAPPED + address buffer + socket)",
            options_.accepts_in_flight);
 
@@ -62,7 +66,7 @@ EchoServer::EchoServer(EchoServerOptions options)
 EchoServer::~EchoServer() { stop(); }
 
 EchoStats EchoServer::stats() const {
-  return {accepted_.load(), closed_clean_.load(), closed_error_.load(), bytes_echoed_.load()};
+  return {accepted_.load(), closed_clean_.load(), closed_error_.load(), bytes_echoed_.load(), accept_pauses_.load()};
 }
 
 std::size_t EchoServer::open_connections() const {
@@ -84,9 +88,12 @@ void EchoServer::forget(IoContext* context) {
 // [snippet worker]
 void EchoServer::worker() {
   for (;;) {
-    GetResult r = port_.get(std::nullopt);
+    // INFINITE, unless accepts are owed (out of sockets): then look again in 100 ms.
+    Timeout timeout = owed_accepts_ > 0 ? Timeout(AcceptPause::kRetry) : std::nullopt;
+    GetResult r = port_.get(timeout);
     if (r.status == GetStatus::closed) return;
-    if (!r.has_packet()) continue;               // cannot happen with INFINITE, but costs nothing
+    if (r.status == GetStatus::timed_out && !stopping_) start_owed_accepts();
+    if (!r.has_packet()) continue;
     if (r.packet.key == kQuitKey) return;         // stop(): one quit packet per thread
     auto* context = static_cast<IoContext*>(r.packet.overlapped);
     handle(context, r.status == GetStatus::completed, r.packet.bytes);
@@ -116,30 +123,42 @@ void EchoServer::handle(IoContext* c, bool ok, DWORD bytes) {
 }
 // [/snippet handle]
 
-void EchoServer::start_accept() {
+bool EchoServer::start_accept() {
   auto c = std::make_unique<IoContext>();
   c->op = IoContext::Op::accept;
-  c->socket = overlapped_tcp_socket();
+  try {
+    c->socket = overlapped_tcp_socket(family_);  // AcceptEx wants the new connection's socket made first
+  } catch (const std::system_error&) {
+    return false;  // out of sockets (WSAEMFILE, WSAENOBUFS)
+  }
   c->buffer.resize(kAcceptAddressBytes);
   IoContext* raw = c.get();
   track(raw);
   Started s = iocp::start_accept(listener_.get(), raw->socket.get(), raw->buffer, *raw);
   if (s.state == Started::failed) {  // no packet will come: undo at once
     forget(raw);
-    return;  // unique_ptr frees it
+    return false;  // unique_ptr frees it
   }
   c.release();  // owned by its pending operation until the packet is dequeued
+  return true;
 }
 
-void EchoServer::on_accepted(IoContext* c, bool ok) {
-  // Keep the number of pending accepts constant: every finished AcceptEx starts a new one.
-  if (!stopping_) {
-    try {
-      start_accept();
-    } catch (const std::system_error&) {
-      // Out of sockets: serve the connections we have; the next accept will try again.
+// [snippet owed-accepts]
+// Starts the accepts that are owed; any that still cannot start stays owed for the next timeout.
+void EchoServer::start_owed_accepts() {
+  for (unsigned owed = owed_accepts_.exchange(0); owed > 0; --owed) {
+    if (!start_accept()) {
+      owed_accepts_ += owed;  // still out of sockets: keep the debt, try again in 100 ms
+      return;
     }
   }
+}
+// [/snippet owed-accepts]
+
+void EchoServer::on_accepted(IoContext* c, bool ok) {
+  // Keep the number of pending accepts constant: every finished AcceptEx starts a new one. One that
+  // cannot start is owed (see the header): the workers' 100 ms timeout retries it.
+  if (!stopping_ && !start_accept() && owed_accepts_++ == 0) ++accept_pauses_;
   if (!ok) return finish(c, false);  // the connection was reset before we took it
   try {
     finish_accept(listener_.get(), c->socket.get());

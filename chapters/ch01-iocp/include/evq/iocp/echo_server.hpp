@@ -10,6 +10,11 @@
 // The pool follows reference/002's rule of thumb: concurrency = CPUs, threads = 2 x CPUs. stop() posts
 // one "quit" packet per thread (the port is FIFO, so each thread takes one and leaves), then closes every
 // socket and drains the packets of the cancelled operations before freeing their contexts.
+//
+// Out of sockets (WSASocket or AcceptEx fails with WSAEMFILE, WSAENOBUFS...), an accept that could
+// not be started is owed, not forgotten: workers then wait with a 100 ms timeout instead of INFINITE,
+// and the one whose wait times out starts the owed accepts again. So the server keeps serving what it
+// has, never spins, and accepts again once sockets free up (evq/common/accept_pause.hpp).
 #pragma once
 
 #include <atomic>
@@ -32,6 +37,7 @@ struct EchoServerOptions {
   unsigned threads = 0;        // 0: twice the number of CPUs
   unsigned accepts_in_flight = 4;  // AcceptEx calls kept pending, so bursts of connects are absorbed
   std::size_t buffer_size = 4096;
+  bool ipv6 = false;           // listen on ::1 instead of 127.0.0.1
   Narrator* narrator = nullptr;  // narrates set-up and shutdown (not every packet); may be null
 };
 
@@ -40,13 +46,14 @@ struct EchoStats {
   std::uint64_t closed_clean = 0;  // the peer half-closed (WSARecv got 0 bytes) and we finished
   std::uint64_t closed_error = 0;  // a WSARecv/WSASend failed (reset, aborted): the connection was dropped
   std::uint64_t bytes_echoed = 0;
+  std::uint64_t accept_pauses = 0;  // times an accept could not be started (out of sockets)
 };
 
 struct IoContext;  // one overlapped operation in flight: defined in echo_server.cpp
 
 class EchoServer {
  public:
-  // Listens on 127.0.0.1 port 0, starts the accepts and the threads.
+  // Listens on 127.0.0.1 (or ::1) port 0, starts the accepts and the threads.
   explicit EchoServer(EchoServerOptions options = {});
   ~EchoServer();
   EchoServer(const EchoServer&) = delete;
@@ -69,7 +76,8 @@ class EchoServer {
   void worker();
   // Each returns normally; a failure only ever ends the one connection it concerns.
   void handle(IoContext* context, bool ok, DWORD bytes);
-  void start_accept();
+  bool start_accept();   // false if it could not be started (then it is owed)
+  void start_owed_accepts();
   void on_accepted(IoContext* context, bool ok);
   void receive(IoContext* context);
   void send_rest(IoContext* context);
@@ -83,6 +91,7 @@ class EchoServer {
   DWORD concurrency_;
   CompletionPort port_;
   UniqueSocket listener_;
+  int family_ = AF_INET;  // the listener's, so every AcceptEx socket is made of the same family
   std::uint16_t listen_port_ = 0;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
@@ -91,7 +100,8 @@ class EchoServer {
   mutable std::mutex mutex_;  // guards contexts_: every context with an operation in flight
   std::unordered_set<IoContext*> contexts_;
 
-  std::atomic<std::uint64_t> accepted_{0}, closed_clean_{0}, closed_error_{0}, bytes_echoed_{0};
+  std::atomic<std::uint64_t> accepted_{0}, closed_clean_{0}, closed_error_{0}, bytes_echoed_{0}, accept_pauses_{0};
+  std::atomic<unsigned> owed_accepts_{0};  // accepts that could not be started: retried every 100 ms
 };
 
 }  // namespace evq::iocp
