@@ -1,6 +1,5 @@
 #include "echo_demo.hpp"
 
-#include <exception>
 #include <thread>
 
 #include "evq/common/net.hpp"
@@ -23,29 +22,12 @@ namespace {
 
 ServeSummary summary_of(const EchoStats& s) { return {s.accepted, s.closed, s.bytes_echoed, s.errors}; }
 
-// --serve: the server runs on a thread of its own while this one waits for Ctrl-C, SIGTERM or the
-// deadline, then stops it. If the server ends by itself (an error), its thread ends the wait too.
+// --serve: the server runs on a thread of its own until Ctrl-C, SIGTERM or the deadline.
 int serve(DemoServer& server, Narrator& n, bool ipv6, long long seconds) {
-  StopSignal stop_signal;
-  std::exception_ptr failure;
-  std::thread serving([&] {
-    try {
-      server.run();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    stop_signal.interrupt();
-  });
-  // Printed once the server thread exists: the port line means "ready", threads and all.
-  print_serving(ipv6, server.port(), seconds);
-  std::string why = stop_signal.wait(std::chrono::seconds(seconds));
-  n.step("{}: stopping", why);
-  server.stop();
-  serving.join();
-  if (failure) std::rethrow_exception(failure);
+  std::string why = serve_on_thread(ipv6, server.port(), seconds, [&] { server.run(); }, [&] { server.stop(); });
   EchoStats s = server.stats();
-  n.step("served {} connection(s), echoed {} bytes in {} epoll_wait wake-ups", s.accepted, s.bytes_echoed,
-         s.wakeups);
+  n.step("{}: stopped after {} connection(s), {} bytes echoed in {} epoll_wait wake-ups", why, s.accepted,
+         s.bytes_echoed, s.wakeups);
   print_summary(summary_of(s));
   return 0;
 }

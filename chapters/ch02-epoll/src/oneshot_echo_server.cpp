@@ -36,8 +36,10 @@ struct OneshotEchoServer::State {
       accept_pauses{0};
   // accept4 found the machine full: the listener stays disarmed (EPOLLONESHOT already disarmed it)
   // until a worker whose wait timed out for it re-arms it. Every worker reads it before waiting.
+  // `paused` mirrors pause.paused(), so the hot path (every wake-up, every accept) skips the mutex.
   std::mutex pause_mutex;
   AcceptPause pause;
+  std::atomic<bool> paused{false};
   std::vector<std::atomic<std::uint64_t>> per_thread;
   detail::NarrationBudget say;
 
@@ -100,6 +102,7 @@ void OneshotEchoServer::State::accept_all(int worker) {
     if (a.status == AcceptResult::Status::skipped) continue;
     if (a.status == AcceptResult::Status::machine_full) {
       std::lock_guard lock(pause_mutex);
+      paused = true;
       if (pause.begin(a.error)) {
         accept_pauses.fetch_add(1, std::memory_order_relaxed);
         say.tell(say.accept, "[worker {}] accept4: {}: the listener stays disarmed; retry in {} ms", worker,
@@ -107,9 +110,10 @@ void OneshotEchoServer::State::accept_all(int worker) {
       }
       return;  // not re-armed: nobody is woken for it until the retry
     }
-    {
+    if (paused.load(std::memory_order_relaxed)) {  // accepting works again
       std::lock_guard lock(pause_mutex);
-      pause.end();  // accepting works (again)
+      pause.end();
+      paused = false;
     }
     if (a.status == AcceptResult::Status::would_block) break;
     int fd = a.fd.get();
@@ -179,11 +183,13 @@ void OneshotEchoServer::State::work(int worker) {
 
 // No limit on the wait, unless accepting is paused: then the retry is due in at most 100 ms.
 std::optional<std::chrono::milliseconds> OneshotEchoServer::State::accept_timeout() {
+  if (!paused.load(std::memory_order_relaxed)) return std::nullopt;
   std::lock_guard lock(pause_mutex);
   return pause.time_left();
 }
 
 void OneshotEchoServer::State::retry_accepting_if_due(int worker) {
+  if (!paused.load(std::memory_order_relaxed)) return;
   {
     std::lock_guard lock(pause_mutex);
     if (!pause.take_retry()) return;  // one worker takes the retry; the others carry on

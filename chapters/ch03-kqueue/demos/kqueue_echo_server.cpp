@@ -2,7 +2,6 @@
 // By default it runs its own loopback clients (and one that resets its connection), checks every
 // echo, and exits 0; with --serve it prints its port and serves for --seconds.
 #include <atomic>
-#include <exception>
 #include <thread>
 #include <vector>
 
@@ -36,25 +35,11 @@ evq::ServeSummary summary_of(const evq::kq::EchoStats& s) {
   return {s.accepted, s.closed, s.bytes_echoed, s.resets};
 }
 
-// --serve: the server runs on its own thread while this one waits for Ctrl-C, SIGTERM or the
-// deadline; then stop() triggers the EVFILT_USER event and run() returns.
+// --serve: the server runs on its own thread until Ctrl-C, SIGTERM or the deadline; stop()
+// triggers the EVFILT_USER event and run() returns.
 int serve(evq::kq::EchoServer& server, evq::Narrator& say, bool ipv6, long long seconds) {
-  evq::StopSignal stop_signal;
-  std::exception_ptr failure;
-  std::thread loop([&] {
-    try {
-      server.run();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    stop_signal.interrupt();
-  });
-  // Printed once the server thread exists: the port line means "ready", threads and all.
-  evq::print_serving(ipv6, server.port(), seconds);
-  say.step("{}: stopping", stop_signal.wait(std::chrono::seconds(seconds)));
-  server.stop();
-  loop.join();
-  if (failure) std::rethrow_exception(failure);
+  say.step("{}: stopping", evq::serve_on_thread(ipv6, server.port(), seconds, [&] { server.run(); },
+                                                [&] { server.stop(); }));
   evq::print_summary(summary_of(server.stats()));
   return 0;
 }

@@ -105,31 +105,17 @@ bool run_backend(const std::string& name, int clients, int messages, bool quiet)
   return ok;
 }
 
-// --serve: the server loop runs on its own thread while this one waits for Ctrl-C, SIGTERM or the
-// deadline, then stop() posts to the queue and the loop detaches everything and returns.
+// --serve: the server loop runs on its own thread until Ctrl-C, SIGTERM or the deadline; then
+// stop() posts to the queue and the loop detaches everything and returns.
 int serve(const std::string& name, bool ipv6, long long seconds, bool quiet) {
-  evq::StopSignal stop_signal;
   evq::Narrator say(!quiet);
   loopback::Listener listener = loopback::listen(512, ipv6);
   std::unique_ptr<CompletionQueue> queue = open_queue(name);
   EchoServer server(*queue, listener.socket.get());
   server.narrate_to(say.enabled() ? &say : nullptr);
   say.step("the {} backend: {}", queue->backend(), underneath(queue->backend()));
-  std::exception_ptr failure;
-  std::thread loop([&] {
-    try {
-      server.run();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    stop_signal.interrupt();
-  });
-  // Printed once the server thread exists: the port line means "ready", threads and all.
-  evq::print_serving(ipv6, listener.port, seconds);
-  say.step("{}: stopping", stop_signal.wait(std::chrono::seconds(seconds)));
-  server.stop();
-  loop.join();
-  if (failure) std::rethrow_exception(failure);
+  say.step("{}: stopping", evq::serve_on_thread(ipv6, listener.port, seconds, [&] { server.run(); },
+                                                [&] { server.stop(); }));
   evq::print_summary(summary_of(server.stats()));
   return 0;
 }

@@ -39,15 +39,13 @@ void EchoServer::handle(const Packet& packet) {
   if (packet.key == kListenerKey) on_accept(packet);
   else on_io(packet);
 }
+// [/snippet echo-handle]
 
+// [snippet echo-accept]
 void EchoServer::on_accept(const Packet& packet) {
   OwnedSocket sock = io_->take_accepted(packet.user);
   if (stopping_) return;
   if (completion::is_machine_full(packet.error)) return pause_accepting(packet.error);
-  {
-    std::lock_guard lock(mutex_);
-    pause_.end();  // accepting works (again)
-  }
   io_->accept(listener_.get(), static_cast<std::uint64_t>(Step::accept));  // keep one accept pending
   if (packet.failed() || !sock) return;  // a connection reset before we took it: not our problem
   auto conn = std::make_unique<Connection>();
@@ -60,10 +58,12 @@ void EchoServer::on_accept(const Packet& packet) {
     id = next_id_++;
     connections_[id] = std::move(conn);
     ++stats_.accepted;
+    pause_.end();  // accepting works (again), if it had paused
   }
   io_->associate(c->socket.get(), id);  // completion key = connection id
   io_->read(c->socket.get(), c->buffer, static_cast<std::uint64_t>(Step::read));
 }
+// [/snippet echo-accept]
 
 // [snippet echo-pause]
 // The connection the accept could not take still waits, so a new accept now would fail at once, for
@@ -82,6 +82,7 @@ void EchoServer::pause_accepting(std::error_code why) {
 }
 // [/snippet echo-pause]
 
+// [snippet echo-io]
 void EchoServer::on_io(const Packet& packet) {
   Connection* c;
   {
@@ -113,7 +114,7 @@ void EchoServer::on_io(const Packet& packet) {
     io_->read(c->socket.get(), c->buffer, static_cast<std::uint64_t>(Step::read));
   }
 }
-// [/snippet echo-handle]
+// [/snippet echo-io]
 
 void EchoServer::drop(std::uint64_t id) {
   std::unique_ptr<Connection> conn;

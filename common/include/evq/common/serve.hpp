@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
+#include <thread>
 
 namespace evq {
 
@@ -46,5 +48,29 @@ class StopSignal {
   // itself (an error), so the program does not sit waiting for a signal that will never come.
   void interrupt();
 };
+
+// The --serve shape of a server that has a run() loop and a thread-safe stop(): run() goes on a
+// thread of its own; this thread prints the port line once that thread exists, and waits for
+// Ctrl-C, SIGTERM or `seconds`; then stop(), join. If run() ends by itself with an exception, the
+// wait ends too and the exception is rethrown here. Returns why it stopped ("SIGINT", ...).
+template <typename Run, typename Stop>
+std::string serve_on_thread(bool ipv6, std::uint16_t port, long long seconds, Run run, Stop stop) {
+  StopSignal stop_signal;
+  std::exception_ptr failure;
+  std::thread loop([&] {
+    try {
+      run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    stop_signal.interrupt();
+  });
+  print_serving(ipv6, port, seconds);
+  std::string why = stop_signal.wait(std::chrono::seconds(seconds));
+  stop();
+  loop.join();
+  if (failure) std::rethrow_exception(failure);
+  return why;
+}
 
 }  // namespace evq
