@@ -83,8 +83,9 @@ ServerProcess::ServerProcess(const ServerSpec& spec, Options options) : wine_(sp
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     ::close_range(3, ~0U, 0);
-    // A test runner may have ignored SIGINT (a script's background job does): start from defaults.
-    ::signal(SIGINT, SIG_DFL);
+    // Start from the defaults (a test runner may have changed them), or as a background job does.
+    ::signal(SIGINT, options.as_background_job ? SIG_IGN : SIG_DFL);
+    ::signal(SIGQUIT, options.as_background_job ? SIG_IGN : SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGPIPE, SIG_DFL);
     ::execv(exe.c_str(), argv.data());

@@ -37,6 +37,9 @@ class ServerProcess {
   struct Options {
     std::optional<unsigned long> nofile = {};  // RLIMIT_NOFILE for the server, set between fork and exec
     std::vector<std::string> extra_args = {};  // e.g. --ipv6
+    // Start it as a shell script starts a background job (`server &`): SIGINT and SIGQUIT ignored.
+    // A server must install its own handler to stop on SIGINT then.
+    bool as_background_job = false;
   };
   // Starts the server and waits (bounded) for its port line; throws with its output if none comes.
   explicit ServerProcess(const ServerSpec& spec, Options options);
