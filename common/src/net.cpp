@@ -41,12 +41,41 @@ struct LoopbackAddress {
 
 int domain_of(Family family) { return family == Family::v4 ? AF_INET : AF_INET6; }
 
+// What every socket made or accepted here gets: close-on-exec, O_NONBLOCK as asked, no SIGPIPE.
+void prepare_socket(int fd, bool nonblocking) {
+  set_cloexec(fd);
+  set_nonblocking(fd, nonblocking);
+#ifdef SO_NOSIGPIPE
+  int one = 1;  // macOS (and the BSDs): a write to a reset peer fails with EPIPE instead of SIGPIPE
+  check(::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one), "setsockopt(SO_NOSIGPIPE)");
+#endif
+}
+
 UniqueFd new_tcp_socket(Family family, bool nonblocking) {
-  int type = SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
-  return UniqueFd(check(::socket(domain_of(family), type, 0), "socket(SOCK_STREAM)"));
+  UniqueFd fd(check(::socket(domain_of(family), SOCK_STREAM, 0), "socket(SOCK_STREAM)"));
+  prepare_socket(fd.get(), nonblocking);
+  return fd;
 }
 
 }  // namespace
+
+UniqueFd tcp_socket(Family family, bool nonblocking) { return new_tcp_socket(family, nonblocking); }
+
+void set_cloexec(int fd) {
+  int flags = check(::fcntl(fd, F_GETFD), "fcntl(F_GETFD)");
+  check(::fcntl(fd, F_SETFD, flags | FD_CLOEXEC), "fcntl(F_SETFD, FD_CLOEXEC)");
+}
+
+Pipe make_pipe(bool nonblocking) {
+  int fds[2];
+  check(::pipe(fds), "pipe");
+  Pipe p{UniqueFd(fds[0]), UniqueFd(fds[1])};
+  for (int fd : fds) {
+    set_cloexec(fd);
+    set_nonblocking(fd, nonblocking);
+  }
+  return p;
+}
 
 UniqueFd listen_loopback(Family family, int backlog, bool nonblocking) {
   UniqueFd fd = new_tcp_socket(family, nonblocking);
@@ -87,21 +116,24 @@ UniqueFd connect_loopback_nonblocking(std::uint16_t port, Family family) {
 }
 
 AcceptOutcome accept_once(int listen_fd, bool nonblocking) {
-  int flags = SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
   for (;;) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, flags);
-    if (fd >= 0) return {UniqueFd(fd)};
+    int fd = ::accept(listen_fd, nullptr, nullptr);
+    if (fd >= 0) {
+      UniqueFd owned(fd);
+      prepare_socket(fd, nonblocking);
+      return {std::move(owned)};
+    }
     const int err = errno;
     AcceptError kind = classify_accept_errno(err);
     if (kind == AcceptError::interrupted) continue;
-    if (kind == AcceptError::fatal) throw_errno("accept4", err);
+    if (kind == AcceptError::fatal) throw_errno("accept", err);
     return {UniqueFd(), kind, errno_code(err)};
   }
 }
 
 UniqueFd accept_connection(int listen_fd, bool nonblocking) {
   AcceptOutcome a = accept_once(listen_fd, nonblocking);
-  if (!a.fd && a.kind == AcceptError::machine_full) throw std::system_error(a.error, "accept4");
+  if (!a.fd && a.kind == AcceptError::machine_full) throw std::system_error(a.error, "accept");
   return std::move(a.fd);
 }
 
@@ -156,7 +188,7 @@ int socket_error(int fd) {
 
 void write_all(int fd, std::span<const std::byte> data) {
   while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    ssize_t n = ::send(fd, data.data(), data.size(), kSendFlags);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_errno("send");
@@ -165,7 +197,10 @@ void write_all(int fd, std::span<const std::byte> data) {
   }
 }
 
-void write_all(int fd, std::string_view text) { write_all(fd, std::as_bytes(std::span(text))); }
+// (std::span<const char> spelled out: libc++ 14 deduces span<char> from a string_view.)
+void write_all(int fd, std::string_view text) {
+  write_all(fd, std::as_bytes(std::span<const char>(text.data(), text.size())));
+}
 
 std::size_t read_exact(int fd, std::span<std::byte> data) {
   std::size_t got = 0;

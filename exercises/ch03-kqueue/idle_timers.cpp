@@ -3,7 +3,8 @@
 // notes/ch03-kqueue.md ("Lab 1: idle timeouts"). Grade it with: tools/lab grade ch03
 //
 // Replace every TODO(lab) body. Useful: evq::kq::change (EV_SET as a function), Kqueue::apply,
-// Kqueue::kevent, EVFILT_TIMER with EV_ADD | EV_ONESHOT and NOTE_MSECONDS, std::set.
+// Kqueue::kevent, EVFILT_TIMER with EV_ADD | EV_ONESHOT and
+// kNoteMilliseconds (NOTE_MSECONDS where it exists: see kqueue.hpp), std::set.
 #include "evq/kq/lab/idle_timers.hpp"
 
 #include <stdexcept>

@@ -24,7 +24,7 @@ namespace {
 // One EV_ONESHOT timer per connection: it fires once, then kqueue deletes it by itself. EV_ADD on a
 // timer that exists restarts it and drops any expiry not yet delivered: that is touch().
 struct kevent idle_timer(int fd, std::chrono::milliseconds idle) {
-  return change(static_cast<uintptr_t>(fd), EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS,
+  return change(static_cast<uintptr_t>(fd), EVFILT_TIMER, EV_ADD | EV_ONESHOT, kNoteMilliseconds,
                 idle.count());
 }
 }  // namespace

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <string>
 
+#include "evq/common/net.hpp"
+
 namespace evq::kq::lab {
 
 struct SizedWriter::State {
@@ -50,7 +52,7 @@ std::size_t SizedWriter::on_writable(const struct kevent& ev) {
   const std::size_t room = ev.data > 0 ? static_cast<std::size_t>(ev.data) : 0;
   const std::size_t size = std::min(room, s.queue.size());
   if (size == 0) return 0;
-  ssize_t n = ::send(s.fd, s.queue.data(), size, MSG_NOSIGNAL);
+  ssize_t n = ::send(s.fd, s.queue.data(), size, evq::kSendFlags);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
     s.fail(errno);

@@ -68,7 +68,7 @@ inline uintptr_t id(int fd) { return static_cast<uintptr_t>(fd); }
 // lets tests reason about expirations without sleeping and without asserting how long anything took.
 inline void wait_at_least_ms(std::int64_t delay_ms) {
   Kqueue sentinel;
-  sentinel.apply(change(1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS, delay_ms));
+  sentinel.apply(change(1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, kNoteMilliseconds, delay_ms));
   REQUIRE_MESSAGE(wait_for(sentinel, 1, EVFILT_TIMER), "the sentinel timer never fired");
 }
 

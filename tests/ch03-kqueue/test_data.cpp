@@ -15,14 +15,8 @@ using namespace evq::kq::test;
 
 namespace {
 
-struct Pipe {
-  evq::UniqueFd read_end, write_end;
-  Pipe() {
-    int fds[2];
-    evq::check(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), "pipe2");
-    read_end.reset(fds[0]);
-    write_end.reset(fds[1]);
-  }
+struct Pipe : evq::Pipe {
+  Pipe() : evq::Pipe(evq::make_pipe(/*nonblocking=*/true)) {}
 };
 
 }  // namespace
@@ -79,7 +73,7 @@ TEST_CASE("EVFILT_WRITE data is the room in a socket's send buffer: quiet when f
   std::string chunk(64 * 1024, 'x');
   std::size_t written = 0;
   for (;;) {
-    ssize_t n = ::send(pair.client.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    ssize_t n = ::send(pair.client.get(), chunk.data(), chunk.size(), evq::kSendFlags);
     if (n < 0) break;
     written += static_cast<std::size_t>(n);
   }

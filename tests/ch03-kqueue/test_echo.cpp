@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "evq/common/joining_thread.hpp"
 #include "evq/common/net.hpp"
 #include "evq/kq/echo_server.hpp"
 #include "kq_test.hpp"
@@ -43,7 +44,7 @@ TEST_CASE("echo: 32 clients of 50 round trips each all get their own bytes back"
   RunningServer s;
   std::atomic<int> wrong{0};
   {
-    std::vector<std::jthread> clients;
+    std::vector<evq::JoiningThread> clients;
     for (int c = 0; c < 32; ++c)
       clients.emplace_back([&, c] {
         try {

@@ -16,7 +16,7 @@ using namespace evq::kq::test;
 TEST_CASE("a periodic EVFILT_TIMER keeps firing, and stays registered") {
   EVQ_KQ_PLATFORM_NOTE();
   Kqueue kq;
-  kq.apply(change(7, EVFILT_TIMER, EV_ADD, NOTE_MSECONDS, 2));
+  kq.apply(change(7, EVFILT_TIMER, EV_ADD, kNoteMilliseconds, 2));
   for (int i = 0; i < 3; ++i) {
     auto ev = wait_for(kq, 7, EVFILT_TIMER);
     REQUIRE_MESSAGE(ev, "tick " << i << " never came");
@@ -29,7 +29,7 @@ TEST_CASE("a periodic EVFILT_TIMER keeps firing, and stays registered") {
 TEST_CASE("data counts the expirations since the last delivery") {
   EVQ_KQ_PLATFORM_NOTE();
   Kqueue kq;
-  kq.apply(change(7, EVFILT_TIMER, EV_ADD, NOTE_MSECONDS, 1));
+  kq.apply(change(7, EVFILT_TIMER, EV_ADD, kNoteMilliseconds, 1));
   wait_at_least_ms(30);  // the 1 ms timer has now expired at least 30 times, unread
   auto ev = wait_for(kq, 7, EVFILT_TIMER);
   REQUIRE(ev);
@@ -39,7 +39,7 @@ TEST_CASE("data counts the expirations since the last delivery") {
 TEST_CASE("an EV_ONESHOT timer fires once and is deleted") {
   EVQ_KQ_PLATFORM_NOTE();
   Kqueue kq;
-  kq.apply(change(9, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS, 1));
+  kq.apply(change(9, EVFILT_TIMER, EV_ADD | EV_ONESHOT, kNoteMilliseconds, 1));
   auto ev = wait_for(kq, 9, EVFILT_TIMER);
   REQUIRE(ev);
   CHECK(ev->data == 1);
@@ -51,7 +51,7 @@ TEST_CASE("an EV_ONESHOT timer fires once and is deleted") {
 TEST_CASE("re-adding a timer restarts it and discards expirations not yet delivered") {
   EVQ_KQ_PLATFORM_NOTE();
   Kqueue kq;
-  kq.apply(change(3, EVFILT_TIMER, EV_ADD, NOTE_MSECONDS, 1));
+  kq.apply(change(3, EVFILT_TIMER, EV_ADD, kNoteMilliseconds, 1));
   wait_at_least_ms(5);  // it has expired, undelivered
   kq.apply(change(3, EVFILT_TIMER, EV_ADD, NOTE_SECONDS, 3600));
   CHECK_MESSAGE(count_pending(kq, 3, EVFILT_TIMER) == 0,
@@ -64,7 +64,7 @@ TEST_CASE("timer units: NOTE_USECONDS and NOTE_NSECONDS fire, and a disabled tim
   const struct kevent timers[] = {
       change(1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_USECONDS, 500),
       change(2, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_NSECONDS, 100'000),
-      change(3, EVFILT_TIMER, EV_ADD | EV_ONESHOT | EV_DISABLE, NOTE_MSECONDS, 1),
+      change(3, EVFILT_TIMER, EV_ADD | EV_ONESHOT | EV_DISABLE, kNoteMilliseconds, 1),
   };
   kq.apply(timers);
   bool seen[3] = {false, false, false};

@@ -23,7 +23,7 @@ OwnedSocket accept_blocking(NativeSocket listener) {
 }
 
 OwnedSocket new_tcp_socket() {
-  return OwnedSocket(evq::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
+  return evq::tcp_socket(evq::Family::v4);
 }
 
 Pair tcp_pair() {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "evq/common/cli.hpp"
+#include "evq/common/joining_thread.hpp"
 #include "evq/common/narrate.hpp"
 #include "evq/common/net.hpp"
 #include "evq/common/serve.hpp"
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
     std::thread loop([&server] { server.run(); });
     std::atomic<int> failures{0};
     {
-      std::vector<std::jthread> threads;
+      std::vector<evq::JoiningThread> threads;
       for (long long r = 0; r < resets; ++r) threads.emplace_back([&] { run_resetting_client(server.port(), family); });
       for (long long c = 0; c < clients; ++c)
         threads.emplace_back([&, c] {
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
             ++failures;
           }
         });
-    }  // jthreads join here
+    }  // the threads join here
     server.stop();
     loop.join();
     const auto& s = server.stats();

@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
     // [snippet timers-add]
     constexpr uintptr_t kPeriodic = 1, kOneshot = 2;  // timer idents are ours to choose
     const struct kevent timers[] = {
-        evq::kq::change(kPeriodic, EVFILT_TIMER, EV_ADD, NOTE_MSECONDS, period),
-        evq::kq::change(kOneshot, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS, oneshot),
+        evq::kq::change(kPeriodic, EVFILT_TIMER, EV_ADD, evq::kq::kNoteMilliseconds, period),
+        evq::kq::change(kOneshot, EVFILT_TIMER, EV_ADD | EV_ONESHOT, evq::kq::kNoteMilliseconds, oneshot),
     };
     kq.apply(timers);
     // [/snippet timers-add]

@@ -19,12 +19,6 @@ namespace {
 
 constexpr uintptr_t kStopIdent = 1;  // the EVFILT_USER event stop() triggers
 
-// A peer that has gone must be an error from send(), not a SIGPIPE that kills the server.
-#ifdef MSG_NOSIGNAL
-constexpr int kSendFlags = MSG_NOSIGNAL;  // Linux, FreeBSD, OpenBSD, NetBSD
-#else
-constexpr int kSendFlags = 0;  // macOS: SO_NOSIGPIPE is set on each accepted socket instead
-#endif
 
 struct Connection {
   UniqueFd fd;
@@ -148,11 +142,7 @@ void EchoServer::State::accept_all() {
     }
     if (!a.fd) return;  // would block: the queue is empty
     UniqueFd fd = std::move(a.fd);
-    set_nodelay(fd.get());
-#if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
-    int one = 1;
-    check(::setsockopt(fd.get(), SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one), "setsockopt(SO_NOSIGPIPE)");
-#endif
+    set_nodelay(fd.get());  // (accept_once set SO_NOSIGPIPE where send() has no MSG_NOSIGNAL)
     auto c = std::make_unique<Connection>();
     c->fd = std::move(fd);
     const auto ident = static_cast<uintptr_t>(c->fd.get());
@@ -219,7 +209,8 @@ void EchoServer::State::on_writable(Connection* c) {
 // Writes what it can; enables or disables the write filter to match what is left. False if closed.
 bool EchoServer::State::flush(Connection* c) {
   while (!c->out.empty()) {
-    ssize_t n = ::send(c->fd.get(), c->out.data(), c->out.size(), kSendFlags);
+    // A peer that has gone must be an error from send(), not a SIGPIPE that kills the server.
+    ssize_t n = ::send(c->fd.get(), c->out.data(), c->out.size(), evq::kSendFlags);
     if (n > 0) {
       stats.bytes_echoed += static_cast<std::size_t>(n);
       c->out.erase(0, static_cast<std::size_t>(n));

@@ -10,6 +10,7 @@
 
 #include "evq/common/accept_pause.hpp"
 #include "evq/common/error.hpp"
+#include "evq/common/net.hpp"
 
 namespace evq::completion {
 namespace {
@@ -81,7 +82,7 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
         break;
       }
       case Op::write: {
-        ssize_t n = ::send(fd, op.data + op.done, op.size - op.done, MSG_NOSIGNAL);
+        ssize_t n = ::send(fd, op.data + op.done, op.size - op.done, evq::kSendFlags);
         if (n >= 0) {
           op.done += static_cast<std::size_t>(n);
           if (op.done == op.size) return ready_.finish(op, op.done, {}), Step::completed;
@@ -90,12 +91,19 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
         break;
       }
       case Op::accept: {
-        int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (conn >= 0) return ready_.finish(op, 0, {}, OwnedSocket(conn)), Step::completed;
-        // That client gave up before we took it: take the next. (The book's one accept policy;
-        // EMFILE and friends complete the accept with the error, and the caller pauses.)
-        if (classify_accept_errno(errno) == AcceptError::connection_lost) continue;
-        break;
+        // One accept by the book's one policy (evq::accept_once, portable: accept + fcntl): a
+        // client that gave up before we took it is skipped; EMFILE and friends complete the accept
+        // with their error, and the caller pauses; any other error completes it too.
+        AcceptOutcome a;
+        try {
+          a = accept_once(fd, /*nonblocking=*/true);
+        } catch (const std::system_error& e) {
+          return ready_.finish(op, 0, e.code()), Step::completed;
+        }
+        if (a.fd) return ready_.finish(op, 0, {}, std::move(a.fd)), Step::completed;
+        if (a.kind == AcceptError::connection_lost) continue;
+        if (a.kind == AcceptError::would_block) return Step::would_block;
+        return ready_.finish(op, 0, a.error), Step::completed;
       }
       case Op::connect: {
         if (!op.connect_started) {

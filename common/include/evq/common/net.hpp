@@ -1,8 +1,14 @@
-// Loopback networking helpers for demos and tests (POSIX).
+// Loopback networking helpers for demos and tests (POSIX: Linux, macOS, the BSDs).
 //
 // Everything here talks to 127.0.0.1 or ::1 on a port the kernel picks (port 0), never to another
 // address: the demos and tests must run on a machine with no network and never collide on a port.
+//
+// Portable on purpose: plain socket() and accept() followed by fcntl(), not Linux's SOCK_CLOEXEC,
+// SOCK_NONBLOCK and accept4(), which macOS lacks. (The price: close-on-exec is set a moment after the
+// descriptor exists, which matters only to a program that forks in another thread meanwhile.)
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +23,26 @@ namespace evq {
 
 enum class Family { v4, v6 };
 
+// send() flags that keep a reset peer from killing us with SIGPIPE: MSG_NOSIGNAL where it exists
+// (Linux, the BSDs). macOS has no such flag; there every socket made here has SO_NOSIGPIPE set.
+#ifdef MSG_NOSIGNAL
+inline constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+inline constexpr int kSendFlags = 0;
+#endif
+
+// A TCP socket, close-on-exec, non-blocking if asked, SO_NOSIGPIPE where that exists.
+UniqueFd tcp_socket(Family family = Family::v4, bool nonblocking = false);
+
+// A pipe, both ends close-on-exec, non-blocking if asked (pipe() + fcntl(): macOS has no pipe2).
+struct Pipe {
+  UniqueFd read_end, write_end;
+};
+Pipe make_pipe(bool nonblocking = false);
+
+// FD_CLOEXEC on `fd`.
+void set_cloexec(int fd);
+
 // A TCP listener on 127.0.0.1 (or ::1) port 0. SO_REUSEADDR is set; CLOEXEC always.
 UniqueFd listen_loopback(Family family = Family::v4, int backlog = 128, bool nonblocking = false);
 
@@ -30,7 +56,8 @@ UniqueFd connect_loopback(std::uint16_t port, Family family = Family::v4);
 // or already made. The caller learns the outcome from writability and SO_ERROR.
 UniqueFd connect_loopback_nonblocking(std::uint16_t port, Family family = Family::v4);
 
-// One accept() with CLOEXEC (and NONBLOCK if asked), and what its error means, by the one policy
+// One accept(), then close-on-exec and O_NONBLOCK set or cleared as asked (a BSD socket inherits
+// the listener's O_NONBLOCK, a Linux one does not), and what its error means, by the one policy
 // of evq/common/accept_pause.hpp: `fd` is set, or `kind` says would_block, connection_lost or
 // machine_full (with `error`). EINTR is retried; a fatal error throws.
 struct AcceptOutcome {

@@ -27,6 +27,15 @@ inline constexpr bool kEmulated = true;   // Linux: the project's emulation over
 inline constexpr bool kEmulated = false;  // a real kqueue: FreeBSD, OpenBSD, NetBSD, macOS
 #endif
 
+// The fflags that make an EVFILT_TIMER's data milliseconds. FreeBSD spells it NOTE_MSECONDS (and
+// milliseconds are also its default); macOS has no NOTE_MSECONDS at all, because there milliseconds
+// are simply what data means without a unit flag. So: NOTE_MSECONDS where it exists, else 0.
+#ifdef NOTE_MSECONDS
+inline constexpr unsigned kNoteMilliseconds = NOTE_MSECONDS;
+#else
+inline constexpr unsigned kNoteMilliseconds = 0;
+#endif
+
 // EV_SET as a function: a change (or an expected event) in one expression.
 struct kevent change(uintptr_t ident, short filter, unsigned short flags, unsigned fflags = 0,
                      std::int64_t data = 0, void* udata = nullptr);

@@ -28,7 +28,7 @@ class SizedWriter {
   void send(std::string_view bytes);
 
   // Handles an EVFILT_WRITE event for fd and returns how many bytes it wrote:
-  //  - at most ev.data bytes, in one send() (MSG_NOSIGNAL), from the front of the queue; EAGAIN: 0;
+  //  - at most ev.data bytes, in one send() (evq::kSendFlags: MSG_NOSIGNAL where it exists), from the front of the queue; EAGAIN: 0;
   //  - when the queue becomes empty, deletes the EVFILT_WRITE registration (no more events come);
   //  - if ev has EV_EOF (the peer is gone), drops the queue, keeps ev.fflags as error(), deletes the
   //    registration and returns 0. A failing send() is handled the same way with its errno.
