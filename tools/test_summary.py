@@ -68,11 +68,11 @@ def main(argv) -> int:
             if r.status == "failed":
                 failed_names.append(f"[{build}] {r.name}")
     print()
-    print(f"{'chapter':<8} {'build':<13} {'what':<34} {'passed':>6} {'failed':>6} {'skipped':>7}")
-    print("-" * 79)
+    print(f"{'chapter':<8} {'build':<13} {'what':<42} {'passed':>6} {'failed':>6} {'skipped':>7}")
+    print("-" * 87)
     for (chapter, build, kind), (p, f, s) in sorted(table.items()):
-        print(f"{chapter:<8} {build:<13} {kind:<34} {p:>6} {f:>6} {s:>7}")
-    print("-" * 79)
+        print(f"{chapter:<8} {build:<13} {kind:<42} {p:>6} {f:>6} {s:>7}")
+    print("-" * 87)
     for name in failed_names:
         print(f"FAILED {name}")
     builds = ", ".join(a.partition("=")[0] for a in argv)

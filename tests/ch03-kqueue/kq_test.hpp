@@ -16,10 +16,16 @@ namespace evq::kq::test {
 using namespace std::chrono_literals;
 
 // Every test case says where it runs: on Linux the kqueue underneath is the project's emulation.
+#ifdef EVQ_KQUEUE_DIALECT
+#define EVQ_KQ_DIALECT_NAME EVQ_KQUEUE_DIALECT
+#else
+#define EVQ_KQ_DIALECT_NAME "the system's"
+#endif
 #define EVQ_KQ_PLATFORM_NOTE()                                                              \
   do {                                                                                     \
     if (::evq::kq::kEmulated)                                                              \
-      MESSAGE("running on the project's kqueue EMULATION over epoll (Linux), not a real kqueue"); \
+      MESSAGE("running on the project's kqueue EMULATION over epoll (Linux), not a real kqueue; " \
+              "its <sys/event.h> is the " EVQ_KQ_DIALECT_NAME " dialect");                  \
   } while (0)
 
 // What is pending right now (a zero timeout: never blocks).

@@ -52,7 +52,11 @@ TEST_CASE("the emulation refuses, with EINVAL and a reason, what it does not emu
   CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "not emulated"), kqueue_emulation_why());
   CHECK(answer(kq, change(1, EVFILT_SIGNAL, EV_ADD)) == EINVAL);
   CHECK(answer(kq, change(1, EVFILT_PROC, EV_ADD)) == EINVAL);
+#ifdef EV_FORCEONESHOT  // FreeBSD's flag; macOS has EV_UDATA_SPECIFIC at that bit, not emulated either
   CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD | EV_FORCEONESHOT)) == EINVAL);
+#else
+  CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD | EV_UDATA_SPECIFIC)) == EINVAL);
+#endif
   CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD, NOTE_LOWAT, 10)) == EINVAL);
   CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "NOTE_LOWAT"), kqueue_emulation_why());
   // A regular file: FreeBSD watches it as a vnode; epoll cannot, so the emulation refuses it.

@@ -42,12 +42,18 @@ const char* filter_name(short filter) {
     case EVFILT_PROC: return "EVFILT_PROC";
     case EVFILT_SIGNAL: return "EVFILT_SIGNAL";
     case EVFILT_TIMER: return "EVFILT_TIMER";
-    case EVFILT_PROCDESC: return "EVFILT_PROCDESC";
     case EVFILT_FS: return "EVFILT_FS";
-    case EVFILT_LIO: return "EVFILT_LIO";
     case EVFILT_USER: return "EVFILT_USER";
+#ifdef EVQ_KQUEUE_DIALECT_MACOS  // the filters only one of the two systems has
+    case EVFILT_MACHPORT: return "EVFILT_MACHPORT";
+    case EVFILT_VM: return "EVFILT_VM";
+    case EVFILT_EXCEPT: return "EVFILT_EXCEPT";
+#else
+    case EVFILT_PROCDESC: return "EVFILT_PROCDESC";
+    case EVFILT_LIO: return "EVFILT_LIO";
     case EVFILT_SENDFILE: return "EVFILT_SENDFILE";
     case EVFILT_EMPTY: return "EVFILT_EMPTY";
+#endif
     default: return "an unknown filter";
   }
 }
@@ -161,7 +167,9 @@ int KqueueState::apply(const struct kevent& change) {
   // Any change that reaches an existing knote replaces its udata (FreeBSD does so unless
   // EV_KEEPUDATA, which the emulation does not offer).
   kn->udata = change.udata;
+#ifndef EVQ_KQUEUE_DIALECT_MACOS  // macOS's struct kevent has no ext[]
   for (int i = 0; i < 4; ++i) kn->ext[i] = change.ext[i];
+#endif
   if (change.filter == EVFILT_USER) apply_user_fflags(change, *kn);
   else kn->fflags = change.fflags;
   if (flags & EV_DISABLE) {
@@ -298,7 +306,9 @@ bool KqueueState::evaluate(Knote* kn, struct kevent& out, bool& gone) {
   out.filter = kn->filter;
   out.flags = kn->flags;
   out.udata = kn->udata;
+#ifndef EVQ_KQUEUE_DIALECT_MACOS
   for (int i = 0; i < 4; ++i) out.ext[i] = kn->ext[i];
+#endif
 
   switch (kn->filter) {
     case EVFILT_READ:

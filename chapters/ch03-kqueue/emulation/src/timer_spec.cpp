@@ -11,7 +11,23 @@
 namespace evq::kq_emulation {
 namespace {
 
-constexpr unsigned kUnitFlags = NOTE_SECONDS | NOTE_MSECONDS | NOTE_USECONDS | NOTE_NSECONDS;
+// The dialects differ here (see <sys/event.h>): FreeBSD has NOTE_MSECONDS and NOTE_ABSTIME; macOS has
+// no NOTE_MSECONDS, calls the absolute flag NOTE_ABSOLUTE, and takes coalescing hints we ignore.
+#ifdef NOTE_MSECONDS
+constexpr unsigned kMilliseconds = NOTE_MSECONDS;
+#else
+constexpr unsigned kMilliseconds = 0;  // macOS: no unit flag means milliseconds
+#endif
+#ifdef NOTE_ABSTIME
+constexpr unsigned kAbsolute = NOTE_ABSTIME;
+constexpr const char* kAbsoluteName = "NOTE_ABSTIME";
+constexpr unsigned kHints = 0;
+#else
+constexpr unsigned kAbsolute = NOTE_ABSOLUTE;
+constexpr const char* kAbsoluteName = "NOTE_ABSOLUTE";
+constexpr unsigned kHints = NOTE_CRITICAL | NOTE_BACKGROUND;
+#endif
+constexpr unsigned kUnitFlags = NOTE_SECONDS | kMilliseconds | NOTE_USECONDS | NOTE_NSECONDS;
 
 timespec to_timespec(std::int64_t amount, std::int64_t units_per_second) {
   timespec ts{};
@@ -24,13 +40,14 @@ timespec to_timespec(std::int64_t amount, std::int64_t units_per_second) {
 
 std::optional<TimerSpec> timer_spec(const struct kevent& change) {
   unsigned unit = change.fflags & kUnitFlags;
-  if (change.fflags & ~(kUnitFlags | NOTE_ABSTIME)) {
-    set_why(fmt::format("EVFILT_TIMER: fflags 0x{:x} has bits that are not a unit or NOTE_ABSTIME",
-                        change.fflags));
+  if (change.fflags & ~(kUnitFlags | kAbsolute | kHints)) {
+    set_why(fmt::format("EVFILT_TIMER: fflags 0x{:x} has bits that are not a unit or {}", change.fflags,
+                        kAbsoluteName));
     return std::nullopt;
   }
   if (unit & (unit - 1)) {
-    set_why("EVFILT_TIMER: give at most one of NOTE_SECONDS, NOTE_MSECONDS, NOTE_USECONDS, NOTE_NSECONDS");
+    set_why(kMilliseconds ? "EVFILT_TIMER: give at most one of NOTE_SECONDS, NOTE_MSECONDS, NOTE_USECONDS, NOTE_NSECONDS"
+                          : "EVFILT_TIMER: give at most one of NOTE_SECONDS, NOTE_USECONDS, NOTE_NSECONDS");
     return std::nullopt;
   }
   if (change.data < 0) {
@@ -40,10 +57,10 @@ std::optional<TimerSpec> timer_spec(const struct kevent& change) {
   std::int64_t per_second = unit == NOTE_SECONDS   ? 1
                             : unit == NOTE_USECONDS ? 1'000'000
                             : unit == NOTE_NSECONDS ? 1'000'000'000
-                                                    : 1'000;  // NOTE_MSECONDS, the default
+                                                    : 1'000;  // milliseconds, the default
   TimerSpec spec;
-  if (change.fflags & NOTE_ABSTIME) {
-    // An absolute moment on the wall clock, as FreeBSD's NOTE_ABSTIME: fires once.
+  if (change.fflags & kAbsolute) {
+    // An absolute moment on the wall clock (FreeBSD's NOTE_ABSTIME, macOS's NOTE_ABSOLUTE): fires once.
     spec.clock = CLOCK_REALTIME;
     spec.settime_flags = TFD_TIMER_ABSTIME;
     spec.value.it_value = to_timespec(change.data, per_second);
