@@ -49,7 +49,7 @@ TEST_CASE("the emulation refuses, with EINVAL and a reason, what it does not emu
   Kqueue kq;
   evq::TcpPair pair = evq::tcp_pair();
   CHECK(answer(kq, change(id(pair.server.get()), EVFILT_VNODE, EV_ADD)) == EINVAL);
-  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "not emulated"), kqueue_emulation_why());
+  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "not emulated"), std::string(kqueue_emulation_why()));
   CHECK(answer(kq, change(1, EVFILT_SIGNAL, EV_ADD)) == EINVAL);
   CHECK(answer(kq, change(1, EVFILT_PROC, EV_ADD)) == EINVAL);
 #ifdef EV_FORCEONESHOT  // FreeBSD's flag; macOS has EV_UDATA_SPECIFIC at that bit, not emulated either
@@ -58,12 +58,12 @@ TEST_CASE("the emulation refuses, with EINVAL and a reason, what it does not emu
   CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD | EV_UDATA_SPECIFIC)) == EINVAL);
 #endif
   CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD, NOTE_LOWAT, 10)) == EINVAL);
-  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "NOTE_LOWAT"), kqueue_emulation_why());
+  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "NOTE_LOWAT"), std::string(kqueue_emulation_why()));
   // A regular file: FreeBSD watches it as a vnode; epoll cannot, so the emulation refuses it.
   std::FILE* file = std::tmpfile();
   REQUIRE(file);
   CHECK(answer(kq, change(id(::fileno(file)), EVFILT_READ, EV_ADD)) == EINVAL);
-  MESSAGE("emulation: " << kqueue_emulation_why());
+  MESSAGE("emulation: " << std::string(kqueue_emulation_why()));
   std::fclose(file);
   try {
     kq.apply(change(1, EVFILT_SIGNAL, EV_ADD));
@@ -155,4 +155,29 @@ TEST_CASE("closed kqueues give back their descriptors") {
   CHECK_MESSAGE(evq::test::open_fd_count() <= before + 1,
                 "20 kqueues with 5 timers each were closed; descriptors open before: " << before
                     << ", now: " << evq::test::open_fd_count());
+}
+
+// FreeBSD's kqueue(2): a kqueue descriptor is readable while events are pending on it, so a kqueue can
+// be watched by poll() or by another kqueue (data = how many are pending). The emulation cannot give
+// that: its kqueue is an epoll instance whose pending events live in the emulation's own queue. It
+// refuses the registration instead of accepting one that would never fire, and says so.
+TEST_CASE("a kqueue watched by another kqueue: fires on a real kqueue, refused by the emulation") {
+  EVQ_KQ_PLATFORM_NOTE();
+  Kqueue inner, outer;
+  inner.apply(change(1, EVFILT_USER, EV_ADD | EV_CLEAR));
+  inner.apply(change(1, EVFILT_USER, 0, NOTE_TRIGGER));  // one event pending on `inner`
+  const auto err = answer(outer, change(id(inner.fd()), EVFILT_READ, EV_ADD));
+  if (kEmulated) {
+#ifdef EVQ_KQUEUE_EMULATION
+    MESSAGE("emulation: a kqueue in a kqueue is refused: " << std::string(kqueue_emulation_why()));
+    CHECK_MESSAGE(err == EINVAL, "the emulation must refuse it (not accept one that never fires); got " << err);
+    CHECK(std::strstr(kqueue_emulation_why(), "kqueue") != nullptr);
+#endif
+    return;
+  }
+  REQUIRE_MESSAGE(err == 0, "a real kqueue accepts another kqueue's descriptor; got error " << err);
+  auto events = pending(outer);
+  REQUIRE_MESSAGE(events.size() == 1, "the inner kqueue has an event pending, so the outer one reports it");
+  CHECK(events[0].ident == id(inner.fd()));
+  CHECK(events[0].data >= 1);
 }

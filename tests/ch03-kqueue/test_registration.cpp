@@ -4,6 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "evq/common/net.hpp"
 #include "kq_test.hpp"
 
@@ -280,4 +284,37 @@ TEST_CASE("one kevent() call applies its changes first, then returns the events 
   }
   CHECK_MESSAGE(read_seen, "the read registered by this very call reports the 12 bytes already there");
   CHECK_MESSAGE(user_seen, "the user event added (and triggered) by this very call is reported");
+}
+
+// kevent(2): an EV_CLEAR event is reported once per change of state. An EV_ADD whose condition already
+// holds (the write end of an empty pipe is writable; a pipe holding one byte is readable) is that one
+// change; nothing happens after it, so however many threads wait in kevent(), exactly one gets it.
+TEST_CASE("EV_CLEAR added while two threads wait: one delivery, not one per waiter") {
+  EVQ_KQ_PLATFORM_NOTE();
+  constexpr int kRounds = 60;
+  int duplicated = 0, missing = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    Kqueue kq;
+    evq::Pipe p = evq::make_pipe(/*nonblocking=*/true);
+    const bool reading = round % 2 == 1;  // odd rounds: the read end, with one byte in the pipe
+    if (reading) REQUIRE(::write(p.write_end.get(), "x", 1) == 1);
+    const int fd = reading ? p.read_end.get() : p.write_end.get();
+    std::atomic<int> delivered{0};
+    auto waiter = [&] {
+      struct kevent ev {};
+      // A bounded wait: a second delivery, if there is one, comes long before it ends.
+      if (kq.wait(std::span(&ev, 1), std::chrono::milliseconds(100)) == 1 && ev.ident == id(fd)) ++delivered;
+    };
+    std::thread a(waiter), b(waiter);
+    // Not needed for the rule, only to make the bad interleaving likely: both threads are in kevent().
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    kq.apply(change(id(fd), reading ? EVFILT_READ : EVFILT_WRITE, EV_ADD | EV_CLEAR));
+    a.join();
+    b.join();
+    if (delivered > 1) ++duplicated;
+    if (delivered == 0) ++missing;
+  }
+  CHECK_MESSAGE(duplicated == 0, "an EV_CLEAR event reached both waiting threads in " << duplicated << " of "
+                                                                                   << kRounds << " rounds");
+  CHECK_MESSAGE(missing == 0, "the event reached no waiting thread in " << missing << " of " << kRounds << " rounds");
 }

@@ -9,8 +9,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <string>
+#include <string_view>
 
 namespace evq::kq_emulation {
 
@@ -24,6 +28,14 @@ FdKind kind_of(int fd) {
   if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 && listening)
     return FdKind::listening_socket;
   return FdKind::socket;
+}
+
+bool is_epoll(int fd) {
+  // /proc/self/fd/N of an epoll instance reads "anon_inode:[eventpoll]".
+  char target[64] = {};
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  return n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == "anon_inode:[eventpoll]";
 }
 
 short poll_now(int fd) {

@@ -10,6 +10,8 @@ namespace evq::kq_emulation {
 enum class FdKind { socket, listening_socket, pipe, other };
 
 FdKind kind_of(int fd);
+// Whether `fd` is an epoll instance, which is what the emulation's kqueue() returns.
+bool is_epoll(int fd);
 
 // poll(2) with a zero timeout for POLLIN|POLLOUT|POLLRDHUP. Returns the revents (POLLNVAL when fd is
 // not open).

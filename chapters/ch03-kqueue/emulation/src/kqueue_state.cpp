@@ -105,6 +105,14 @@ int KqueueState::apply(const struct kevent& change) {
                           change.ident));
       return EBADF;
     }
+    // On FreeBSD a kqueue is readable while events are pending (data = how many), so kqueues nest.
+    // Here a kqueue is an epoll instance whose pending events live in the emulation's own queue,
+    // which no poll() or epoll can see: it would be accepted and never fire. Refuse it instead.
+    if (is_epoll(fd)) {
+      set_why(fmt::format("{}: fd {} is a kqueue (an epoll instance); watching a kqueue from another "
+                          "kqueue is not emulated", filter_name(change.filter), fd));
+      return EINVAL;
+    }
     if (change.fflags & NOTE_LOWAT) {
       set_why("NOTE_LOWAT (a per-filter low-water mark) is not emulated");
       return EINVAL;
@@ -431,29 +439,68 @@ void KqueueState::wake_other_waiters() {
   [[maybe_unused]] ssize_t r = ::write(wake_.get(), &one, sizeof one);
 }
 
+bool KqueueState::adds_new_descriptor(const struct kevent& change) const {
+  return (change.flags & EV_ADD) && is_fd_filter(change.filter) && change.ident <= INT_MAX &&
+         !fds_.count(static_cast<int>(change.ident));
+}
+
+void KqueueState::quiesce(std::unique_lock<std::mutex>& lock) {
+  ++quiescing_;
+  // Each write to the eventfd wakes (at least) one thread out of epoll_wait; it then waits on
+  // quiet_ instead of going back in. Write again until every one has come out.
+  while (waiters_ > 0) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(wake_.get(), &one, sizeof one);
+    quiet_.wait_for(lock, std::chrono::milliseconds(1));
+  }
+}
+
 // ---- kevent(2) ----------------------------------------------------------------------------------
 
 // [snippet kevent]
 int KqueueState::kevent(const struct kevent* changes, int nchanges, struct kevent* events,
                         int nevents, const timespec* timeout) {
   std::unique_lock lock(mutex_);
+  // 0. Registering a descriptor epoll does not watch yet makes epoll report its present state once
+  //    (an initial edge), and apply() reports that state at once too. A thread blocked in epoll_wait
+  //    could take the edge and, after another thread delivered the event, activate it again: an
+  //    EV_CLEAR event reported twice for one change. So such changes are made with no thread inside
+  //    epoll_wait, and their edges are absorbed here, before anyone can collect.
   // 1. Every change first, in order. A failed change, or any change with EV_RECEIPT, takes one
   //    EV_ERROR slot of the eventlist; with no slot left, a failure becomes kevent's own error.
   int answers = 0;
-  for (int i = 0; i < nchanges; ++i) {
-    const struct kevent change = changes[i];  // a copy: changelist and eventlist may be one array
-    if (change.filter == 0) continue;         // FreeBSD skips such entries without an answer
-    const int err = apply(change);
-    if (err == 0 && !(change.flags & EV_RECEIPT)) continue;
-    if (answers == nevents) {
-      if (err == 0) return answers;  // FreeBSD: no room for the receipt, the rest is not applied
-      errno = err;
-      return -1;
+  {  // the registrations that need epoll_wait empty end with this scope
+    struct Quiet {
+      KqueueState* state = nullptr;
+      ~Quiet() {
+        if (!state) return;
+        const int saved = errno;  // kevent() may be returning -1 with errno set
+        state->drain_epoll();
+        --state->quiescing_;
+        state->quiet_.notify_all();
+        errno = saved;
+      }
+    } quiet;
+    for (int i = 0; i < nchanges && !quiet.state; ++i)
+      if (adds_new_descriptor(changes[i])) {
+        quiesce(lock);
+        quiet.state = this;
+      }
+    for (int i = 0; i < nchanges; ++i) {
+      const struct kevent change = changes[i];  // a copy: changelist and eventlist may be one array
+      if (change.filter == 0) continue;         // FreeBSD skips such entries without an answer
+      const int err = apply(change);
+      if (err == 0 && !(change.flags & EV_RECEIPT)) continue;
+      if (answers == nevents) {
+        if (err == 0) return answers;  // FreeBSD: no room for the receipt, the rest is not applied
+        errno = err;
+        return -1;
+      }
+      struct kevent& answer = events[answers++];
+      answer = change;
+      answer.flags = EV_ERROR;
+      answer.data = err;
     }
-    struct kevent& answer = events[answers++];
-    answer = change;
-    answer.flags = EV_ERROR;
-    answer.data = err;
   }
   wake_other_waiters();  // a NOTE_TRIGGER (or a level event) may be for a thread already waiting
   // 2. Answers to changes are returned on their own, without looking for events (as FreeBSD does).
@@ -467,6 +514,7 @@ int KqueueState::kevent(const struct kevent* changes, int nchanges, struct keven
     deadline = evq::deadline_after<Clock>(evq::deadline_after<Clock>(Clock::now(), std::chrono::seconds(timeout->tv_sec)),
                                           std::chrono::nanoseconds(timeout->tv_nsec));
   for (;;) {
+    quiet_.wait(lock, [&] { return quiescing_ == 0; });  // a registration needs epoll_wait empty
     if (!drain_epoll()) return -1;
     if (int n = collect(events, nevents); n > 0) {
       wake_other_waiters();  // level-triggered leftovers: let another waiting thread have them
@@ -486,6 +534,7 @@ int KqueueState::kevent(const struct kevent* changes, int nchanges, struct keven
     const int err = errno;
     lock.lock();
     --waiters_;
+    if (quiescing_ > 0) quiet_.notify_all();
     if (n < 0) {
       errno = err;  // EINTR included: a signal arrived before any event, as on FreeBSD
       return -1;

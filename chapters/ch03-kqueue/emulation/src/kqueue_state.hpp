@@ -18,6 +18,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -89,8 +90,13 @@ class KqueueState {
   void absorb(const epoll_event* ready, int n);
   bool drain_epoll();  // non-blocking look at epoll; false on an epoll error (errno set)
   void wake_other_waiters();
+  // Whether `change` registers a descriptor that epoll does not watch yet (see kevent()).
+  bool adds_new_descriptor(const struct kevent& change) const;
+  // Returns with no thread inside epoll_wait, and none entering it until quiescing_ drops to 0.
+  void quiesce(std::unique_lock<std::mutex>& lock);
 
   std::mutex mutex_;
+  std::condition_variable quiet_;  // waiters_ fell, or quiescing_ did
   int epfd_;
   UniqueFd wake_;  // eventfd, level-triggered in epoll: wakes a thread blocked in epoll_wait
   std::map<Key, std::unique_ptr<Knote>> knotes_;
@@ -98,6 +104,7 @@ class KqueueState {
   std::map<int, Knote*> timers_;               // timerfd -> its knote
   std::list<Knote*> queue_;                    // active, enabled knotes in FIFO order
   int waiters_ = 0;                            // threads blocked in epoll_wait
+  int quiescing_ = 0;                          // threads that need epoll_wait empty (see kevent())
 };
 
 }  // namespace evq::kq_emulation
