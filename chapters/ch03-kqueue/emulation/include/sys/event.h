@@ -35,11 +35,7 @@
 /* Lets code (and tests) say "this is the emulation" without guessing from the platform. */
 #define EVQ_KQUEUE_EMULATION 1
 
-#ifdef EVQ_KQUEUE_DIALECT_MACOS
-/* ===== The macOS dialect (CMake: -DEVQ_KQUEUE_DIALECT=macos): the names, values and struct layout
- * of Apple's <sys/event.h>, so that code written for a Mac is built and tested here. ===== */
-#define EVQ_KQUEUE_DIALECT "macOS"
-/* Filters: macOS's values (EVFILT_USER is -10 there, -11 on FreeBSD). */
+/* ===== What FreeBSD and macOS share: the same names with the same values. ===== */
 #define EVFILT_READ (-1)
 #define EVFILT_WRITE (-2)
 #define EVFILT_AIO (-3)      /* not emulated */
@@ -47,94 +43,13 @@
 #define EVFILT_PROC (-5)     /* not emulated */
 #define EVFILT_SIGNAL (-6)   /* not emulated */
 #define EVFILT_TIMER (-7)
-#define EVFILT_MACHPORT (-8) /* not emulated (Mach) */
 #define EVFILT_FS (-9)       /* not emulated */
-#define EVFILT_USER (-10)
-#define EVFILT_VM (-12)      /* not emulated */
-#define EVFILT_EXCEPT (-15)  /* not emulated */
-
-/* Actions (in), behaviour (in) and results (out): the same values as FreeBSD's. */
-#define EV_ADD 0x0001
-#define EV_DELETE 0x0002
-#define EV_ENABLE 0x0004
-#define EV_DISABLE 0x0008
-#define EV_ONESHOT 0x0010
-#define EV_CLEAR 0x0020
-#define EV_RECEIPT 0x0040
-#define EV_DISPATCH 0x0080
-#define EV_UDATA_SPECIFIC 0x0100 /* not emulated */
-#define EV_EOF 0x8000
-#define EV_ERROR 0x4000
-#define EV_OOBAND 0x2000         /* not emulated */
-
-/* EVFILT_READ / EVFILT_WRITE fflags. */
-#define NOTE_LOWAT 0x0001 /* not emulated */
-
-/* EVFILT_TIMER fflags, macOS's: there is NO NOTE_MSECONDS (milliseconds are what data means without
- * a unit), so NOTE_USECONDS is 0x2 (FreeBSD's NOTE_MSECONDS value!), and the absolute flag is
- * NOTE_ABSOLUTE (0x8). The coalescing hints are accepted and ignored. */
-#define NOTE_SECONDS 0x00000001
-#define NOTE_USECONDS 0x00000002
-#define NOTE_NSECONDS 0x00000004
-#define NOTE_ABSOLUTE 0x00000008
-#define NOTE_LEEWAY 0x00000010     /* not emulated (needs ext[1], which macOS's kevent lacks) */
-#define NOTE_CRITICAL 0x00000020   /* a coalescing hint: accepted, ignored */
-#define NOTE_BACKGROUND 0x00000040 /* a coalescing hint: accepted, ignored */
-
-/* EVFILT_USER fflags: the same values as FreeBSD's. */
-#define NOTE_FFNOP 0x00000000
-#define NOTE_FFAND 0x40000000
-#define NOTE_FFOR 0x80000000
-#define NOTE_FFCOPY 0xc0000000
-#define NOTE_FFCTRLMASK 0xc0000000
-#define NOTE_FFLAGSMASK 0x00ffffff
-#define NOTE_TRIGGER 0x01000000
-
-/* macOS's struct kevent: 32 bytes, data is an intptr_t, and there is no ext[] (that is kevent64_s). */
-struct kevent {
-  uintptr_t ident;      /* identifier for this event */
-  int16_t filter;       /* filter for event */
-  uint16_t flags;       /* general flags */
-  uint32_t fflags;      /* filter-specific flags */
-  intptr_t data;        /* filter-specific data */
-  void* udata;          /* opaque user data identifier */
-};
-
-#define EV_SET(kevp, a, b, c, d, e, f) \
-  do {                                 \
-    struct kevent* ev_set_kevp_ = (kevp); \
-    ev_set_kevp_->ident = (a);         \
-    ev_set_kevp_->filter = (b);        \
-    ev_set_kevp_->flags = (c);         \
-    ev_set_kevp_->fflags = (d);        \
-    ev_set_kevp_->data = (e);          \
-    ev_set_kevp_->udata = (f);         \
-  } while (0)
-
-#else
-/* ===== The FreeBSD dialect (the default): FreeBSD's names, values and struct layout. ===== */
-#define EVQ_KQUEUE_DIALECT "FreeBSD"
-/* Filters. */
-#define EVFILT_READ (-1)
-#define EVFILT_WRITE (-2)
-#define EVFILT_AIO (-3)      /* not emulated */
-#define EVFILT_VNODE (-4)    /* not emulated */
-#define EVFILT_PROC (-5)     /* not emulated */
-#define EVFILT_SIGNAL (-6)   /* not emulated */
-#define EVFILT_TIMER (-7)
-#define EVFILT_PROCDESC (-8) /* not emulated */
-#define EVFILT_FS (-9)       /* not emulated */
-#define EVFILT_LIO (-10)     /* not emulated */
-#define EVFILT_USER (-11)
-#define EVFILT_SENDFILE (-12) /* not emulated */
-#define EVFILT_EMPTY (-13)   /* not emulated */
 
 /* Actions (in). */
 #define EV_ADD 0x0001
 #define EV_DELETE 0x0002
 #define EV_ENABLE 0x0004
 #define EV_DISABLE 0x0008
-#define EV_FORCEONESHOT 0x0100 /* not emulated */
 /* Behaviour of an event (in). */
 #define EV_ONESHOT 0x0010
 #define EV_CLEAR 0x0020
@@ -147,13 +62,6 @@ struct kevent {
 /* EVFILT_READ / EVFILT_WRITE fflags. */
 #define NOTE_LOWAT 0x0001 /* not emulated */
 
-/* EVFILT_TIMER fflags: the unit of data (milliseconds when none is given), and absolute time. */
-#define NOTE_SECONDS 0x00000001
-#define NOTE_MSECONDS 0x00000002
-#define NOTE_USECONDS 0x00000004
-#define NOTE_NSECONDS 0x00000008
-#define NOTE_ABSTIME 0x00000010
-
 /* EVFILT_USER fflags. */
 #define NOTE_FFNOP 0x00000000
 #define NOTE_FFAND 0x40000000
@@ -162,6 +70,60 @@ struct kevent {
 #define NOTE_FFCTRLMASK 0xc0000000
 #define NOTE_FFLAGSMASK 0x00ffffff
 #define NOTE_TRIGGER 0x01000000
+
+#ifdef EVQ_KQUEUE_DIALECT_MACOS
+/* ===== The macOS dialect (CMake: -DEVQ_KQUEUE_DIALECT=macos): what Apple's <sys/event.h> has
+ * differently, so that code written for a Mac is built and tested here. ===== */
+#define EVQ_KQUEUE_DIALECT "macOS"
+
+#define EVFILT_MACHPORT (-8) /* not emulated (Mach) */
+#define EVFILT_USER (-10)    /* -11 on FreeBSD */
+#define EVFILT_VM (-12)      /* not emulated */
+#define EVFILT_EXCEPT (-15)  /* not emulated */
+
+#define EV_UDATA_SPECIFIC 0x0100 /* not emulated (FreeBSD has EV_FORCEONESHOT at this bit) */
+#define EV_OOBAND 0x2000         /* not emulated */
+
+/* EVFILT_TIMER fflags: there is NO NOTE_MSECONDS (milliseconds are what data means without a unit),
+ * so NOTE_USECONDS is 0x2 (FreeBSD's NOTE_MSECONDS value!), and the absolute flag is NOTE_ABSOLUTE.
+ * The coalescing hints are accepted and ignored. */
+#define NOTE_SECONDS 0x00000001
+#define NOTE_USECONDS 0x00000002
+#define NOTE_NSECONDS 0x00000004
+#define NOTE_ABSOLUTE 0x00000008
+#define NOTE_LEEWAY 0x00000010     /* not emulated (needs ext[1], which macOS's kevent lacks) */
+#define NOTE_CRITICAL 0x00000020   /* a coalescing hint: accepted, ignored */
+#define NOTE_BACKGROUND 0x00000040 /* a coalescing hint: accepted, ignored */
+
+/* 32 bytes: data is an intptr_t, and there is no ext[] (that is kevent64_s). */
+struct kevent {
+  uintptr_t ident;  /* identifier for this event */
+  int16_t filter;   /* filter for event */
+  uint16_t flags;   /* general flags */
+  uint32_t fflags;  /* filter-specific flags */
+  intptr_t data;    /* filter-specific data */
+  void* udata;      /* opaque user data identifier */
+};
+#define EVQ_KEVENT_CLEAR_EXT_(kevp) ((void)0)
+
+#else
+/* ===== The FreeBSD dialect (the default): what FreeBSD's <sys/event.h> has differently. ===== */
+#define EVQ_KQUEUE_DIALECT "FreeBSD"
+
+#define EVFILT_PROCDESC (-8) /* not emulated */
+#define EVFILT_LIO (-10)     /* not emulated */
+#define EVFILT_USER (-11)
+#define EVFILT_SENDFILE (-12) /* not emulated */
+#define EVFILT_EMPTY (-13)   /* not emulated */
+
+#define EV_FORCEONESHOT 0x0100 /* not emulated */
+
+/* EVFILT_TIMER fflags: the unit of data (milliseconds when none is given), and absolute time. */
+#define NOTE_SECONDS 0x00000001
+#define NOTE_MSECONDS 0x00000002
+#define NOTE_USECONDS 0x00000004
+#define NOTE_NSECONDS 0x00000008
+#define NOTE_ABSTIME 0x00000010
 
 struct kevent {
   uintptr_t ident;  /* identifier for this event: a descriptor, a timer id, a user event id */
@@ -172,23 +134,23 @@ struct kevent {
   void* udata;      /* opaque user data, passed through unchanged */
   uint64_t ext[4];  /* extensions: copied through unchanged by the emulation */
 };
-
-#define EV_SET(kevp, a, b, c, d, e, f) \
-  do {                                 \
-    struct kevent* ev_set_kevp_ = (kevp); \
-    ev_set_kevp_->ident = (a);         \
-    ev_set_kevp_->filter = (b);        \
-    ev_set_kevp_->flags = (c);         \
-    ev_set_kevp_->fflags = (d);        \
-    ev_set_kevp_->data = (e);          \
-    ev_set_kevp_->udata = (f);         \
-    ev_set_kevp_->ext[0] = 0;          \
-    ev_set_kevp_->ext[1] = 0;          \
-    ev_set_kevp_->ext[2] = 0;          \
-    ev_set_kevp_->ext[3] = 0;          \
-  } while (0)
+#define EVQ_KEVENT_CLEAR_EXT_(kevp) \
+  ((kevp)->ext[0] = 0, (kevp)->ext[1] = 0, (kevp)->ext[2] = 0, (kevp)->ext[3] = 0)
 
 #endif /* EVQ_KQUEUE_DIALECT_MACOS */
+
+#define EV_SET(kevp, a, b, c, d, e, f)    \
+  do {                                    \
+    struct kevent* ev_set_kevp_ = (kevp); \
+    ev_set_kevp_->ident = (a);            \
+    ev_set_kevp_->filter = (b);           \
+    ev_set_kevp_->flags = (c);            \
+    ev_set_kevp_->fflags = (d);           \
+    ev_set_kevp_->data = (e);             \
+    ev_set_kevp_->udata = (f);            \
+    EVQ_KEVENT_CLEAR_EXT_(ev_set_kevp_);  \
+  } while (0)
+
 
 #ifdef __cplusplus
 extern "C" {
