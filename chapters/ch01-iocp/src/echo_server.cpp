@@ -60,7 +60,7 @@ EchoServer::EchoServer(EchoServerOptions options)
   unsigned count = options_.threads != 0 ? options_.threads : 2 * processor_count();
   for (unsigned i = 0; i < count; ++i) threads_.emplace_back([this] { worker(); });
   say.step("std::thread x {} -> each loops in GetQueuedCompletionStatus(port, INFINITE)", count);
-  say.aside("threads = 2 x CPUs: spares for when a running thread blocks elsewhere (reference/002)");
+  say.aside("threads = 2 x CPUs: spares for when a running thread blocks elsewhere (Microsoft, \"I/O Completion Ports\")");
 }
 
 EchoServer::~EchoServer() { stop(); }

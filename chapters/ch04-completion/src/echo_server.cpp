@@ -76,8 +76,10 @@ void EchoServer::on_accept(Completion& c) {
     }
     return;  // run_once() issues the next accept when the retry is due
   }
-  if (pause_.paused() && narrator_) narrator_->step("accepting again after {} retries", pause_.end());
-  pause_.end();
+  if (pause_.paused()) {  // accepting works again: the episode is over
+    const std::uint64_t retries = pause_.end();
+    if (narrator_) narrator_->step("accepting again after {} retries", retries);
+  }
   queue_.accept(listener_, kAcceptData);  // keep one accept pending
   if (c.error) {  // that one connection was lost before we took it
     ++stats_.errors;

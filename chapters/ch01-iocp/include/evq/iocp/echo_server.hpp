@@ -7,9 +7,10 @@
 // Each connection has exactly one operation in flight at a time, so only the thread that dequeued its
 // packet touches it: no locks per connection.
 //
-// The pool follows reference/002's rule of thumb: concurrency = CPUs, threads = 2 x CPUs. stop() posts
-// one "quit" packet per thread (the port is FIFO, so each thread takes one and leaves), then closes every
-// socket and drains the packets of the cancelled operations before freeing their contexts.
+// The pool follows the rule of thumb of Microsoft's "I/O Completion Ports" article: concurrency =
+// CPUs, threads = 2 x CPUs. stop() posts one "quit" packet per thread (the port is FIFO, so each thread
+// takes one and leaves), then closes every socket and drains the packets of the cancelled operations
+// before freeing their contexts.
 //
 // Out of sockets (WSASocket or AcceptEx fails with WSAEMFILE, WSAENOBUFS...), an accept that could
 // not be started is owed, not forgotten: workers then wait with a 100 ms timeout instead of INFINITE,
