@@ -8,7 +8,10 @@
 #   evq_add_lab(name STUDENT_FILES timer_queue.cpp TESTS test_timer_queue.cpp LIBS ch02-epoll)
 #       a lab: the student's files come from exercises/<chapter>/ or solutions/<chapter>/
 #       (EVQ_LAB_SOURCE); its tests are labelled lab-chNN and carry their points in their names,
-#       "fires in deadline order [2 pts]".
+#       "fires in deadline order [2 pts]". Tests in tests/labs/<chapter>/hidden/test_<name>.cpp join
+#       them when present (the Gradescope autograder has them, a student handout does not), and with
+#       EVQ_LAB_WRONG each tests/labs/<chapter>/wrong/<name>/<mistake>.cpp is built against the same
+#       tests as its own program (label wrong-chNN, prefix "wrong chNN/<name>/<mistake>: ").
 #   evq_chapter_skip("why, and what to install")
 #       inside a chapter: one configure message, and the chapter's tests are not added.
 #   evq_add_hostile_server("echo_level" TARGET echo_level CAP 16384 ARGS --serve --quiet)
@@ -93,14 +96,17 @@ function(evq_add_demo name)
 endfunction()
 
 function(_evq_doctest_program target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX;LABEL" "SOURCES;LIBS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX;LABEL;TIMEOUT" "SOURCES;LIBS")
+  if(NOT arg_TIMEOUT)
+    set(arg_TIMEOUT 120)
+  endif()
   add_executable(${target} ${arg_SOURCES})
   target_link_libraries(${target} PRIVATE evq::test_support ${arg_LIBS})
   _evq_register_target(${target})
   # Every wait in a test has its own deadline; the ctest TIMEOUT is only the backstop for a hang.
   string(REPLACE " " "%20" prefix "${arg_PREFIX}")  # see _evq_wrap_doctest_discovery
   doctest_discover_tests(${target} TEST_PREFIX "${prefix}"
-                         PROPERTIES LABELS "${arg_LABEL}" TIMEOUT 120)
+                         PROPERTIES LABELS "${arg_LABEL}" TIMEOUT ${arg_TIMEOUT})
 endfunction()
 
 function(evq_add_tests name)
@@ -122,17 +128,48 @@ function(evq_add_lab name)
     endif()
     list(APPEND files "${student_dir}/${f}")
   endforeach()
+  set(tests ${arg_TESTS})
+  if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/hidden/test_${name}.cpp")
+    list(APPEND tests "hidden/test_${name}.cpp")
+  endif()
+  if(NOT arg_PREFIX)
+    set(arg_PREFIX "lab ${EVQ_CHAPTER_ID}/${name}: ")
+  endif()
+  # Each lab is its own library and test program, so a compile error in one student file costs
+  # that lab only: the grader builds lab by lab.
   set(lib "lab-${EVQ_CHAPTER_ID}-${name}")
   add_library(${lib} STATIC ${files})
   target_link_libraries(${lib} PUBLIC evq::common ${arg_LIBS})
   _evq_register_target(${lib})
   set_property(GLOBAL APPEND PROPERTY EVQ_LABS_${EVQ_CHAPTER_ID} ${name})
-  if(NOT arg_PREFIX)
-    set(arg_PREFIX "lab ${EVQ_CHAPTER_ID}/${name}: ")
-  endif()
   _evq_doctest_program(${lib}-tests PREFIX "${arg_PREFIX}" LABEL "lab-${EVQ_CHAPTER_ID}"
-                       SOURCES ${arg_TESTS} LIBS ${lib})
+                       TIMEOUT ${EVQ_LAB_TIMEOUT} SOURCES ${tests} LIBS ${lib})
   set_property(GLOBAL APPEND PROPERTY EVQ_LAB_TARGETS_${EVQ_CHAPTER_ID} ${lib}-tests)
+  if(EVQ_LAB_WRONG)
+    file(GLOB wrong_files CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/wrong/${name}/*.cpp")
+    foreach(wrong ${wrong_files})
+      get_filename_component(mistake "${wrong}" NAME_WE)
+      set(wlib "wrong-${EVQ_CHAPTER_ID}-${name}-${mistake}")
+      add_library(${wlib} STATIC "${wrong}")
+      target_link_libraries(${wlib} PUBLIC evq::common ${arg_LIBS})
+      _evq_doctest_program(${wlib}-tests PREFIX "wrong ${EVQ_CHAPTER_ID}/${name}/${mistake}: "
+                           LABEL "wrong-${EVQ_CHAPTER_ID}" TIMEOUT ${EVQ_LAB_TIMEOUT}
+                           SOURCES ${tests} LIBS ${wlib})
+      set_property(GLOBAL APPEND PROPERTY EVQ_WRONG_TARGETS_${EVQ_CHAPTER_ID}_${name} ${wlib}-tests)
+      set_property(GLOBAL APPEND PROPERTY EVQ_WRONG_TARGETS ${wlib}-tests)
+    endforeach()
+  endif()
+endfunction()
+
+# A lab's CMakeLists.txt adds settings to its test program with this, so that the programs built
+# from its deliberately wrong solutions get them too: evq_lab_test_settings(idle_timers
+# INCLUDES dir). (target_include_directories on lab-chNN-<lab>-tests alone would miss those.)
+function(evq_lab_test_settings name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "INCLUDES")
+  get_property(wrong GLOBAL PROPERTY EVQ_WRONG_TARGETS_${EVQ_CHAPTER_ID}_${name})
+  foreach(t lab-${EVQ_CHAPTER_ID}-${name}-tests ${wrong})
+    target_include_directories(${t} PRIVATE ${arg_INCLUDES})
+  endforeach()
 endfunction()
 
 function(evq_add_hostile_server name)
@@ -170,5 +207,9 @@ function(evq_finish_chapters)
     file(WRITE "${CMAKE_BINARY_DIR}/tour/${id}.tsv" "${tour_text}\n")
   endforeach()
   file(WRITE "${CMAKE_BINARY_DIR}/tour/chapters.txt" "built: ${built}\nskipped: ${skipped}\n")
+  get_property(wrong GLOBAL PROPERTY EVQ_WRONG_TARGETS)
+  if(EVQ_LAB_WRONG)
+    add_custom_target(wrong-labs DEPENDS ${wrong})
+  endif()
   message(STATUS "evq: chapters built here: ${built}")
 endfunction()

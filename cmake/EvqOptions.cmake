@@ -37,6 +37,13 @@ if(NOT EXISTS "${CMAKE_SOURCE_DIR}/${EVQ_LAB_SOURCE}")
   message(FATAL_ERROR "EVQ_LAB_SOURCE is '${EVQ_LAB_SOURCE}' but ${CMAKE_SOURCE_DIR}/${EVQ_LAB_SOURCE} does not exist")
 endif()
 message(STATUS "evq: labs build from ${EVQ_LAB_SOURCE}/")
+# A lab test that runs longer than this is killed and graded "timed out" (an infinite loop or a
+# missed wake-up). Every wait inside a test has its own 10 s deadline, so a correct solution is far
+# below it; the chapters' own tests keep ctest's 120 s backstop.
+set(EVQ_LAB_TIMEOUT 30 CACHE STRING "Seconds a lab test may run before it counts as timed out")
+# Instructors only (prove-labs): also build every deliberately wrong solution in
+# tests/labs/<chapter>/wrong/<lab>/, each against its lab's tests (ctest label wrong-chNN).
+option(EVQ_LAB_WRONG "Build the labs' deliberately wrong solutions (prove-labs)" OFF)
 
 # One interface target carries the flags every evq target uses.
 add_library(evq_flags INTERFACE)

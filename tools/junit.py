@@ -11,6 +11,7 @@ class TestResult:
     status: str   # "passed", "failed" or "skipped"
     output: str
     seconds: float
+    timed_out: bool = False   # ctest killed it at its TIMEOUT (JUnit files do not say; see grade.py)
 
 
 EMPTY_RUN = re.compile(r"\[doctest\] test cases:\s+0 \|")

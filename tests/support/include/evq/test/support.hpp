@@ -9,7 +9,12 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <concepts>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <type_traits>
 
 namespace evq::test {
 
@@ -36,3 +41,29 @@ int open_fd_count();
 #endif
 
 }  // namespace evq::test
+
+// How a failed CHECK prints values. doctest prints an enum as its number ("CHECK( 1 == 0 )"), and
+// a type without operator<< as "{?}". Every enum of the book has a to_string() beside it (Wait,
+// GetStatus, Op, ...): with these, a failed check reads "CHECK( timeout == packet )", and an
+// optional reads "nullopt" or its value.
+namespace doctest {
+
+template <typename E>
+  requires std::is_enum_v<E> && requires(E e) {
+    { to_string(e) } -> std::convertible_to<std::string_view>;
+  }
+struct StringMaker<E> {
+  static String convert(E e) {
+    return String(std::string(to_string(e)).c_str());  // the one constructor every doctest 2.4 has
+  }
+};
+
+template <typename T>
+struct StringMaker<std::optional<T>> {
+  static String convert(const std::optional<T>& value) {
+    if (!value) return "nullopt";
+    return String("optional(") + StringMaker<T>::convert(*value) + ")";
+  }
+};
+
+}  // namespace doctest
