@@ -24,7 +24,7 @@ TEST_CASE("a line longer than the buffer, split over many reads, comes out whole
   }
 }
 
-TEST_CASE("several lines in one read come out one at a time, in order [1 pts]") {
+TEST_CASE("several lines in one read come out one at a time, in order [1 pt]") {
   for (const std::string& name : usable_backends()) {
     INFO("backend " << name);
     auto queue = open_queue(name);
@@ -40,7 +40,7 @@ TEST_CASE("several lines in one read come out one at a time, in order [1 pts]") 
   }
 }
 
-TEST_CASE("end of stream gives the unterminated last line, then nullopt [1 pts]") {
+TEST_CASE("end of stream gives the unterminated last line, then nullopt [1 pt]") {
   for (const std::string& name : usable_backends()) {
     INFO("backend " << name);
     auto queue = open_queue(name);
@@ -57,7 +57,7 @@ TEST_CASE("end of stream gives the unterminated last line, then nullopt [1 pts]"
   }
 }
 
-TEST_CASE("a peer that resets is a std::system_error, not a line or a hang [1 pts]") {
+TEST_CASE("a peer that resets is a std::system_error, not a line or a hang [1 pt]") {
   for (const std::string& name : usable_backends()) {
     INFO("backend " << name);
     auto queue = open_queue(name);

@@ -12,7 +12,7 @@ using namespace evq::completion;
 using namespace evq::completion::labtest;
 using namespace std::chrono_literals;
 
-TEST_CASE("data that arrives before the deadline is returned [1 pts]") {
+TEST_CASE("data that arrives before the deadline is returned [1 pt]") {
   for (const std::string& name : usable_backends()) {
     INFO("backend " << name);
     auto queue = open_queue(name);

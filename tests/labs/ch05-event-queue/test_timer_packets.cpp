@@ -56,7 +56,7 @@ TEST_CASE("a cancelled timer never fires, and cancel says whether it stopped one
   CHECK(port.get(50ms).status == Wait::timeout);
 }
 
-TEST_CASE("destroying the timers returns promptly and nothing fires afterwards [1 pts]") {
+TEST_CASE("destroying the timers returns promptly and nothing fires afterwards [1 pt]") {
   Port port(1);
   {
     TimerPackets timers(port);
@@ -67,7 +67,7 @@ TEST_CASE("destroying the timers returns promptly and nothing fires afterwards [
   CHECK(port.counters().queued == 0);
 }
 
-TEST_CASE("timers scheduled from many threads each fire once, into a pool of waiters [1 pts]") {
+TEST_CASE("timers scheduled from many threads each fire once, into a pool of waiters [1 pt]") {
   Port port(2);
   TimerPackets timers(port);
   std::atomic<int> got{0};
