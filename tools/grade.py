@@ -137,9 +137,17 @@ def explain(result, timeout_s: int) -> str:
             elif DOCTEST_FAILURE.match(f) or f.startswith("====="):
                 break
         check = re.sub(r" is NOT correct!$", "", what)
+        threw = re.match(r"test case THREW exception: (.*)$", what)
+        crashed = re.match(r"test case CRASHED: (.*)$", what)
+        if threw:
+            said.append(f"{where}: the test stopped on an exception: {threw.group(1)}")
+            break
+        if crashed:
+            said.append(f"{where}: the test program crashed: {crashed.group(1)}")
+            break
         if values and values != check:
             said.append(f"{where}: expected {check}, but it was {values}")
-        elif "THREW exception" in what or "threw" in what.lower():
+        elif "threw" in what.lower():
             said.append(f"{where}: {what}")
         else:
             said.append(f"{where}: expected {check}, but it did not hold")
@@ -290,6 +298,12 @@ def cmd_grade(args) -> int:
     start = time.monotonic()
     found, test = select(args.chapter, args.lab, args.test)
     builds = parse_builds(args.build)
+    if args.chapter == "all":  # a chapter that cannot be built here (ch01 without Wine) is left out, said once
+        left_out = sorted({lab.chapter for lab in found if lab.chapter not in builds})
+        if left_out:
+            print(f"grade: not graded here: {', '.join(left_out)} (ch01 runs under Wine: not installed here, or "
+                  "EVQ_NO_WINE=1; tools/lab setup installs it)")
+        found = [lab for lab in found if lab.chapter in builds]
     graded = []
     for lab in found:
         if lab.chapter not in builds:

@@ -1,7 +1,7 @@
 // Deliberately WRONG solution of lab ch05/timer_packets, for `tools/lab prove-labs` only (never in a
 // handout): the reference solution with one mistake, which the lab's tests must catch.
-// Mistake: schedule takes no lock, so timers scheduled from many threads race on the map
-// Caught by: timers-scheduled-from-many-threads-each-fire
+// Mistake: schedule() never wakes the timer thread, so a thread asleep with no timers never sees the new one
+// Caught by: a-timer-arrives-as-a-packet-with
 
 #include "evq/port/lab/timer_packets.hpp"
 
@@ -65,11 +65,11 @@ TimerPackets::~TimerPackets() {
 }
 
 std::uint64_t TimerPackets::schedule(std::chrono::milliseconds delay, std::uint64_t key, std::uint64_t user) {
+  std::lock_guard lock(state_->mutex);
   std::uint64_t id = state_->next_id++;
   Clock::time_point deadline = Clock::now() + delay;
   state_->by_deadline[{deadline, id}] = Packet{key, 0, user, {}};
   state_->deadline_of[id] = deadline;
-  state_->changed.notify_all();
   return id;
 }
 
