@@ -10,6 +10,8 @@ writes results.json in Gradescope's format.
   grade.py grade   --build ch02=DIR ... --source exercises [--lab NAME] [--test LAB/ID]
                    [--results FILE] [--hidden-visibility after_published] [--build-only]
   grade.py prove   --build ch02=DIR ... --expect all-fail|all-pass|wrong-caught
+  grade.py rubric  [--chapter chNN]      # every test with its id and points (a Markdown table)
+  grade.py check-notes                   # the notes' "### Lab N: ... (`name`, P points)" match the build
 
 Exit status: 0 when every selected point was earned (or the proof holds), 1 when not, 2 on a usage
 error. `tools/lab --help` has the commands a student and an instructor type.
@@ -391,6 +393,45 @@ def cmd_prove(args) -> int:
     return 1 if bad else 0
 
 
+# ----------------------------------------------------------------------------------------------
+# The rubric, and the notes that describe it
+NOTES_LAB = re.compile(r"^### Lab (\d+): .*\(`(\w+)`, (\d+) points?\)\s*$", re.M)
+
+
+def cmd_rubric(args) -> int:
+    """Every lab test with its id and points, from the sources: the rubric a course can publish."""
+    found, _ = select(args.chapter)
+    print("| chapter | lab | test id (`tools/lab grade chNN --test LAB/ID`) | points | hidden |")
+    print("|---|---|---|---:|---|")
+    for lab in found:
+        for t in lab.tests:
+            print(f"| {lab.chapter} | {lab.number}. {lab.name} | `{lab.name}/{t.id}` | {t.points} | "
+                  f"{'yes' if t.hidden else ''} |")
+    visible = sum(t.points for lab in found for t in lab.visible_tests())
+    total = sum(lab.points for lab in found)
+    print(f"\n{len(found)} labs, {sum(len(l.tests) for l in found)} tests: {visible} points in the handout, "
+          f"{total} with the hidden tests")
+    return 0
+
+
+def cmd_check_notes(args) -> int:
+    """The notes number the labs as the build does, with the points the handout's tests carry."""
+    bad = 0
+    for chapter in labdefs.chapters():
+        labs = labdefs.labs(chapter)
+        notes = next(iter((ROOT / "notes").glob(f"{chapter}-*.md")), None)
+        said = [(int(n), name, int(pts)) for n, name, pts in NOTES_LAB.findall(notes.read_text())] if notes else []
+        want = [(lab.number, lab.name, sum(t.points for t in lab.visible_tests())) for lab in labs]
+        if said != want:
+            bad += 1
+            print(f"check-notes: {notes.relative_to(ROOT) if notes else chapter}: its lab headings say {said},"
+                  f" the build has {want} (number, name, points)")
+    if not bad:
+        print(f"check-notes: the notes of {len(labdefs.chapters())} chapters number their labs as the build does, "
+              "with the tests' points")
+    return 1 if bad else 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -414,8 +455,15 @@ def main() -> int:
     v.add_argument("--chapter", required=True)
     v.add_argument("--build", action="append", metavar="CHAPTER=DIR")
     v.add_argument("--expect", required=True, choices=["all-fail", "all-pass", "wrong-caught"])
+    b = sub.add_parser("rubric")
+    b.add_argument("--chapter", default="all")
+    sub.add_parser("check-notes")
     args = p.parse_args()
     try:
+        if args.cmd == "rubric":
+            return cmd_rubric(args)
+        if args.cmd == "check-notes":
+            return cmd_check_notes(args)
         if args.cmd == "check":
             found, test = select(args.chapter, args.lab, args.test)
             return 0

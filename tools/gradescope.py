@@ -125,7 +125,7 @@ def package(dest: Path, chapters: list, visibility: str) -> int:
         labs = labdefs.labs(chapter)
         hidden = sum(1 for lab in labs for t in lab.tests if t.hidden)
         print(f"gradescope: {out} ({n} files): {len(labs)} labs, {sum(lab.points for lab in labs)} points "
-              f"({hidden} hidden tests, shown {visibility}); student files: "
+              f"({hidden} hidden test{'' if hidden == 1 else 's'}, shown {visibility}); student files: "
               + ", ".join(f"exercises/{lab.chapter_dir}/{f}" for lab in labs for f in lab.student_files))
     return 0
 
