@@ -1,4 +1,4 @@
-// The thread rules of reference/002 ("I/O Completion Ports", Threads and Concurrency):
+// The thread rules of Microsoft's "I/O Completion Ports" (its part on threads and concurrency):
 //   - waiting threads are released LIFO: the most recent waiter gets the next packet;
 //   - the concurrency value caps how many threads associated with the port run at once.
 // Wine 8 honours neither (it releases waiters FIFO and applies no cap). Each test asserts the

@@ -1,4 +1,4 @@
-// iocp_basics: the five steps of a completion-based event queue (reference/000), told with IOCP.
+// iocp_basics: the five steps of a completion-based event queue (Samson, chapter 3: notes/references.md), told with IOCP.
 //
 //   1. create the queue            CreateIoCompletionPort
 //   2. get a socket + a buffer     a loopback connection; a buffer we will lend out

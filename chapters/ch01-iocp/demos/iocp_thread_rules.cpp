@@ -1,4 +1,4 @@
-// iocp_thread_rules: measures, on this host, the two thread rules of reference/002 — LIFO release of
+// iocp_thread_rules: measures, on this host, the two thread rules of Microsoft's "I/O Completion Ports" — LIFO release of
 // waiting threads and the concurrency cap — over several trials, and prints what it saw next to what
 // Windows documents. Under Wine 8 the two columns differ: that is the lesson, not a bug of this demo.
 #include <fmt/core.h>

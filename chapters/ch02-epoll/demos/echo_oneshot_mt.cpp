@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   demo::add_echo_options(cli);
   cli.option("threads", "worker threads sharing the epoll instance", "4");
   cli.epilog("Watch for: the [worker N] tags change from event to event for the same fd, and every\n"
-             "event is followed by a re-arm. See notes/ch02-epoll.md, 'EPOLLONESHOT'.");
+             "event is followed by a re-arm. See notes/ch02-epoll.md, 'Many threads, one epoll: EPOLLONESHOT'.");
   cli.parse(argc, argv);
   return cli.run([&] {
     int threads = static_cast<int>(cli.get_int("threads", 1, 64));

@@ -1,4 +1,4 @@
-// The five steps of an event queue (reference/000 tells them for IOCP), told with epoll.
+// The five steps of an event queue (Samson tells them for IOCP; notes/references.md), told with epoll.
 //
 // The point of the demo is step 5: IOCP hands back a filled buffer, epoll hands back "ready".
 // The read is still ours to do, and until we do it, level-triggered epoll keeps saying "ready".

@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   cli.option("connections", "connections to make, one at a time", "20");
   cli.option("mode", "plain, exclusive or both", "both");
   cli.epilog("The counts depend on the machine (CPUs, scheduler); the direction should not.\n"
-             "See notes/ch02-epoll.md, 'EPOLLEXCLUSIVE and the thundering herd'.");
+             "See notes/ch02-epoll.md, 'The thundering herd and EPOLLEXCLUSIVE'.");
   cli.parse(argc, argv);
   return cli.run([&] {
     int threads = static_cast<int>(cli.get_int("threads", 2, 64));

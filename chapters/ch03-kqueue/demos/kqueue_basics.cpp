@@ -1,4 +1,4 @@
-// The five steps of an event queue (reference/000, told there with IOCP), told with kqueue.
+// The five steps of an event queue (Samson's, told there with IOCP; notes/references.md), told with kqueue.
 //
 // IOCP lends the kernel a buffer in step 3 and finds it filled in step 5. kqueue is readiness-based:
 // step 3 lends nothing, step 4 wakes when data *can* be read, and step 5 is our own read().

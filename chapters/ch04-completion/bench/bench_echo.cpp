@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
                  cpu, base_cpu > 0 && cpu > 0 ? fmt::format("{:.3f}", base_cpu / cpu) : "");
     }
     std::fclose(csv);
-    fmt::print("\nratio: median round trips/s over raw epoll's (the issue's figure). CPU ratio: raw epoll's median\n"
+    fmt::print("\nratio: median round trips/s over raw epoll's (the figure that matters). CPU ratio: raw epoll's median\n"
                "server CPU time per round trip over this server's (above 1: cheaper than raw epoll); it moves\n"
                "less than wall-clock throughput when other programs share the cores.\n");
     fmt::print("\nCSV written to {}\n", cli.get("csv"));

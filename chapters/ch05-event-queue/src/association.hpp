@@ -1,6 +1,6 @@
 // Which port the calling thread is associated with (internal).
 //
-// reference/002: a thread becomes associated with a port on its first get() there, and stays so
+// Microsoft's "I/O Completion Ports": a thread becomes associated with a port on its first get() there, and stays so
 // until it exits, calls get() on another port, or the port is closed. The running count of a port
 // counts its associated threads that are running, so the association is a thread_local that keeps
 // the port's state alive and knows whether this thread is counted in it.

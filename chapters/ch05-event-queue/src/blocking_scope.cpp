@@ -35,7 +35,7 @@ BlockingScope::~BlockingScope() {
   if (self.core != core_ || self.running) return;  // moved to another port inside the scope
   std::lock_guard lock(core_->state_lock);
   if (core_->closed) return;
-  ++core_->running;  // back to running even above the cap: the overshoot of reference/002
+  ++core_->running;  // back to running even above the cap: the overshoot IOCP allows for
   self.running = true;
   if (Trace* t = core_->tracer()) {
     t->record(Kind::scope_exit);

@@ -1,5 +1,5 @@
 // The shared state behind a Port (internal). One lock, `state_lock`, guards the rules of
-// reference/002 (the queue, the waiter stack, the running count), and the small functions below
+// Microsoft's "I/O Completion Ports" (the queue, the waiter stack, the running count), and the small functions below
 // are called with it held. post() usually does not take it: it appends to a producer-side inbox
 // that has a lock of its own and looks at one atomic flag, `release_possible`, which says whether
 // any thread could be released right now. Only then does post() take `state_lock` to hand the
@@ -101,7 +101,7 @@ class Core {
   std::atomic<Trace*> trace{nullptr};
   const unsigned concurrency;
 
-  // The rules of reference/002, guarded by `state_lock`.
+  // The rules of [MS-IOCP] (notes/references.md), guarded by `state_lock`.
   alignas(kCacheLine) mutable SpinLock state_lock;
   PacketQueue queue;              // FIFO: the oldest packet leaves first
   std::vector<Waiter*> waiters;   // LIFO: back() is the most recent waiter

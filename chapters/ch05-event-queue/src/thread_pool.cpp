@@ -10,8 +10,8 @@ namespace evq::port {
 
 // [snippet pool-size]
 unsigned pool_size_for(unsigned concurrency) {
-  // reference/002: "a minimum of twice as many threads in the thread pool as there are
-  // processors", so a waiter is ready whenever a running thread blocks elsewhere.
+  // [MS-IOCP]'s rule of thumb: twice as many threads as the concurrency, so that a waiter is
+  // ready whenever a running thread blocks somewhere else.
   return 2 * (concurrency == 0 ? cpu_count() : concurrency);
 }
 // [/snippet pool-size]

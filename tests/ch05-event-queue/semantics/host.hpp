@@ -1,6 +1,6 @@
 // What a host implementation of the completion-port rules does, where hosts differ.
 //
-// reference/002 is the specification. This chapter's port follows it; Windows follows it; Wine 8
+// Microsoft's "I/O Completion Ports" ([MS-IOCP], notes/references.md) is the specification. This chapter's port follows it; Windows follows it; Wine 8
 // (measured) releases waiting threads FIFO and does not enforce the concurrency value. The suite
 // asserts what the host in front of it does, and says so with MESSAGE: it never skips silently.
 #pragma once

@@ -37,7 +37,7 @@ class IocpPort {
   // timeout). Windows (since Vista) returns ERROR_ABANDONED_WAIT_0 to them.
   static Host host() {
     if (const char* wine = wine_version())
-      return {fmt::format("Wine {} (its IOCP departs from reference/002)", wine), false, false, false};
+      return {fmt::format("Wine {} (its IOCP departs from Microsoft's article)", wine), false, false, false};
     return {"Windows", true, true, true};
   }
 

@@ -1,4 +1,4 @@
-// The completion-port semantics of reference/002, written once and run against every implementation
+// The completion-port semantics of Microsoft's "I/O Completion Ports", written once and run against every implementation
 // in EVQ_PORTS: this chapter's evq::port::Port everywhere, and real IOCP in the Windows build (Wine).
 // Where a host departs from the document, the case prints so (MESSAGE) and asserts what it does.
 #include <atomic>
@@ -110,7 +110,7 @@ TEST_CASE_TEMPLATE("waiting threads are released LIFO: the most recent waiter ge
   if (host.lifo_release) {
     CHECK_MESSAGE(order == lifo, "the last thread to wait should be released first");
   } else {
-    MESSAGE(host.name, " releases waiters FIFO, not LIFO as reference/002 says; asserting FIFO");
+    MESSAGE(host.name, " releases waiters FIFO, not LIFO as Microsoft's article says; asserting FIFO");
     CHECK(order == fifo);
   }
 }

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "evq/common/joining_thread.hpp"
 #include "evq/port/lab/batch_get.hpp"
 #include "evq/test/support.hpp"
 
@@ -28,7 +29,7 @@ std::optional<Port::ManyResult> batch_get_or_release(Port& port, std::span<Packe
   std::atomic<bool> done{false};
   Port::ManyResult result;
   std::string threw;
-  std::jthread t([&] {
+  evq::JoiningThread t([&] {
     try {
       result = batch_get(port, out, evq::port::kForever);
     } catch (const std::exception& e) {
@@ -50,7 +51,7 @@ TEST_CASE("batch_get returns as soon as the first packet arrives, without waitin
   Port port(2);
   std::vector<Packet> out(16);
   std::atomic<bool> finished{false};
-  std::jthread poster([&] {
+  evq::JoiningThread poster([&] {
     // Post once batch_get is parked in get(), so the packet is a wake-up, not already there.
     wait_until([&] { return port.counters().waiting == 1 || finished.load(); });
     port.post(7);

@@ -1,4 +1,4 @@
-// Experiments that show the two thread rules of reference/002 on the running host:
+// Experiments that show the two thread rules of Microsoft's "I/O Completion Ports" on the running host:
 //   - LIFO release: which of several waiting threads does the port release first?
 //   - the concurrency value: how many threads does the port let run at once?
 // Wine 8 answers both differently from Windows; the tests and the iocp_thread_rules demo use these

@@ -10,8 +10,8 @@
 //     std::this_thread::sleep_for(...);    // or a blocking read, a lock, a join...
 //   }                                      // running count + 1, even above the cap
 //
-// On leaving the scope the running count can exceed the concurrency value: the brief overshoot of
-// reference/002. The port then releases nobody until enough threads come back to get().
+// On leaving the scope the running count can exceed the concurrency value: the brief overshoot that
+// Microsoft's "I/O Completion Ports" allows for. The port then releases nobody until enough threads come back to get().
 //
 // A scope on a thread that is not running for any port (it never called get(), or its port is
 // closed) does nothing. Scopes nest; only the outermost one counts.

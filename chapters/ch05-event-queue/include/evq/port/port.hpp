@@ -1,5 +1,5 @@
 // evq::port::Port — a completion port in user space, with the semantics of a Windows I/O completion
-// port (reference/002):
+// port (Microsoft's "I/O Completion Ports", [MS-IOCP] in notes/references.md):
 //
 //  - packets are queued FIFO; post() and I/O completions make the same packets;
 //  - waiting threads are released LIFO, and the packet is handed directly to the released thread;

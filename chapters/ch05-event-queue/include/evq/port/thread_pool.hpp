@@ -1,4 +1,4 @@
-// A thread pool on a port, following reference/002's rule of thumb: the port's concurrency is the
+// A thread pool on a port, following the rule of thumb of Microsoft's "I/O Completion Ports": the port's concurrency is the
 // number of CPUs, and the pool has twice as many threads, so that when a running thread blocks
 // elsewhere (inside a BlockingScope) another one is already waiting to take its place.
 //
@@ -20,7 +20,7 @@
 
 namespace evq::port {
 
-// Threads for a port of concurrency `concurrency`: twice that (reference/002's rule of thumb).
+// Threads for a port of concurrency `concurrency`: twice that (that article's rule of thumb).
 unsigned pool_size_for(unsigned concurrency);
 
 class ThreadPool {

@@ -1,6 +1,6 @@
 // Helpers shared by every test: bounded waits and resource counts.
 //
-// Rules the tests follow (see README, "Writing a test"):
+// Rules the tests follow (see CONTRIBUTING.md, "Tests"):
 //  - every wait has a deadline, so a bug fails the test instead of hanging it;
 //  - wait for a condition, never sleep "to let it settle";
 //  - never assert a duration: the machine is shared and noisy.

@@ -1,5 +1,5 @@
 // Lab ch01/file_copy: copy a file with overlapped ReadFile and WriteFile through one completion port,
-// keeping several operations in flight. (Handout: notes/ch01-iocp.md, "Lab: an overlapped file copy".)
+// keeping several operations in flight. (Handout: notes/ch01-iocp.md, "Lab 1: an overlapped file copy".)
 #pragma once
 
 #include <cstddef>

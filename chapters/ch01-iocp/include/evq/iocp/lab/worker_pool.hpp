@@ -1,5 +1,5 @@
 // Lab ch01/worker_pool: a pool of threads serving one completion port, and a graceful stop that
-// drains what was queued before it. (Handout: notes/ch01-iocp.md, "Lab: a pool that stops gracefully".)
+// drains what was queued before it. (Handout: notes/ch01-iocp.md, "Lab 2: a pool that stops gracefully".)
 #pragma once
 
 #include <functional>

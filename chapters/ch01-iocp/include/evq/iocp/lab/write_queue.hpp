@@ -1,5 +1,5 @@
 // Lab ch01/write_queue: a per-connection write queue for an overlapped socket.
-// (Handout: notes/ch01-iocp.md, "Lab: a per-connection write queue".)
+// (Handout: notes/ch01-iocp.md, "Lab 3: a per-connection write queue".)
 //
 // A server that answers many requests on one connection may have its next reply ready while the last is
 // still being sent. Two WSASends in flight on one socket may complete in any order relative to each

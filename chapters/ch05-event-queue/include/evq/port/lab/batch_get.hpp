@@ -8,7 +8,7 @@
 //  - report Wait::timeout / Wait::closed with count 0 when no first packet came;
 //  - an empty `out` is a caller's mistake: throw std::invalid_argument.
 // Think about why the follow-up get(0ms) calls never block, even with a concurrency cap of 1:
-// which rule of reference/002 makes a returning thread take a queued packet?
+// which rule of Microsoft's "I/O Completion Ports" (notes/references.md) makes a returning thread take a queued packet?
 //
 // Your file: exercises/ch05-event-queue/batch_get.cpp.
 #pragma once
