@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Keeps the code shown in notes/*.md identical to the real, tested sources.
 
-A source file marks a region:            The notes show it with a marker and a fenced block:
+A source file marks a region:            The notes show it with a marker, a caption and a fenced block:
 
     // [snippet poll-wait]                     <!-- snippet: chapters/ch02-epoll/src/poll.cpp#poll-wait -->
-    ...code...                                 ```cpp
-    // [/snippet poll-wait]                    ...code...
+    ...code...                                 *From [chapters/ch02-epoll/src/poll.cpp](...), `poll-wait`:*
+    // [/snippet poll-wait]                    ```cpp
+                                               ...code...
                                                ```
+
+The marker is invisible once rendered; the caption is what tells a reader which file the code is cut
+from, with a link to it.
 
 `tools/snippets.py` (check) fails when any block differs from its region, names a missing file or
 region, or a region is marked twice; `tools/snippets.py --fix` rewrites the blocks from the sources.
@@ -23,6 +27,14 @@ NOTE_MARK = re.compile(r"^<!-- snippet: (?P<path>[^#\s]+)#(?P<name>[\w.-]+) -->\
 OPEN = re.compile(r"^\s*(//|#|;)\s*\[snippet (?P<name>[\w.-]+)\]\s*$")
 CLOSE = re.compile(r"^\s*(//|#|;)\s*\[/snippet (?P<name>[\w.-]+)\]\s*$")
 FENCE = re.compile(r"^(```+)(\w*)\s*$")
+CAPTION = re.compile(r"^\*From \[")
+
+
+def caption(note: Path, path: str, name: str) -> str:
+    """The visible line above a snippet: its file, linked relative to the note, and its region."""
+    import os
+    link = os.path.relpath(ROOT / path, note.parent)
+    return f"*From [{path}]({link}), `{name}`:*"
 
 
 def regions(path: Path) -> dict:
@@ -71,20 +83,25 @@ def process(note: Path, fix: bool, cache: dict) -> list:
         if wanted is None:
             problems.append(f"{where}: {m['path']} has no region '{m['name']}'")
             continue
-        # The fenced block right after the marker (if any) is what the note shows now.
-        shown, j = None, i
+        # The caption, then the fenced block, right after the marker: what the note shows now.
+        want_caption = caption(note, m["path"], m["name"])
+        shown_caption, j = None, i
+        if j < len(lines) and CAPTION.match(lines[j]):
+            shown_caption, j = lines[j], j + 1
+        shown = None
         if j < len(lines) and (f := FENCE.match(lines[j])):
             k = j + 1
             while k < len(lines) and lines[k].rstrip() != f[1]:
                 k += 1
             shown = "\n".join(lines[j + 1:k])
             j = k + 1
-        if shown != wanted:
+        if shown != wanted or shown_caption != want_caption:
             if fix:
-                out += [f"```{language(m['path'])}", *wanted.splitlines(), "```"]
+                out += [want_caption, f"```{language(m['path'])}", *wanted.splitlines(), "```"]
                 i = j
                 continue
-            problems.append(f"{where}: the block differs from {m['path']}#{m['name']} "
+            what = "the block differs from" if shown != wanted else "the caption does not name"
+            problems.append(f"{where}: {what} {m['path']}#{m['name']} "
                             f"(run tools/snippets.py --fix, then read the diff)")
     if fix:
         note.write_text("\n".join(out) + "\n")
