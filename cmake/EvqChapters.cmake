@@ -10,8 +10,9 @@
 #       (EVQ_LAB_SOURCE); its tests are labelled lab-chNN and carry their points in their names,
 #       "fires in deadline order [2 pts]". Tests in tests/labs/<chapter>/hidden/test_<name>.cpp join
 #       them when present (the Gradescope autograder has them, a student handout does not), and with
-#       EVQ_LAB_WRONG each tests/labs/<chapter>/wrong/<name>/<mistake>.cpp is built against the same
-#       tests as its own program (label wrong-chNN, prefix "wrong chNN/<name>/<mistake>: ").
+#       EVQ_LAB_WRONG each tests/labs/<chapter>/wrong/<name>/<mistake>.mutation (one edit of the
+#       reference solution, applied by tools/mutate.py) is built against the same tests as its own
+#       program (label wrong-chNN, prefix "wrong chNN/<name>/<mistake>: ").
 #   evq_chapter_skip("why, and what to install")
 #       inside a chapter: one configure message, and the chapter's tests are not added.
 #   evq_add_hostile_server("echo_level" TARGET echo_level CAP 16384 ARGS --serve --quiet)
@@ -146,11 +147,22 @@ function(evq_add_lab name)
                        TIMEOUT ${EVQ_LAB_TIMEOUT} SOURCES ${tests} LIBS ${lib})
   set_property(GLOBAL APPEND PROPERTY EVQ_LAB_TARGETS_${EVQ_CHAPTER_ID} ${lib}-tests)
   if(EVQ_LAB_WRONG)
-    file(GLOB wrong_files CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/wrong/${name}/*.cpp")
-    foreach(wrong ${wrong_files})
-      get_filename_component(mistake "${wrong}" NAME_WE)
+    # Each mutation is one small edit of the reference solution (tools/mutate.py writes the file).
+    list(LENGTH arg_STUDENT_FILES nfiles)
+    if(NOT nfiles EQUAL 1)
+      message(FATAL_ERROR "lab ${EVQ_CHAPTER_ID}/${name}: wrong solutions need a lab with one student file")
+    endif()
+    set(solution "${CMAKE_SOURCE_DIR}/solutions/${EVQ_CHAPTER}/${arg_STUDENT_FILES}")
+    file(GLOB mutations CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/wrong/${name}/*.mutation")
+    foreach(mutation ${mutations})
+      get_filename_component(mistake "${mutation}" NAME_WE)
       set(wlib "wrong-${EVQ_CHAPTER_ID}-${name}-${mistake}")
-      add_library(${wlib} STATIC "${wrong}")
+      set(generated "${CMAKE_CURRENT_BINARY_DIR}/wrong/${name}/${mistake}.cpp")
+      add_custom_command(OUTPUT "${generated}"
+        COMMAND Python3::Interpreter "${CMAKE_SOURCE_DIR}/tools/mutate.py" apply "${solution}" "${mutation}" "${generated}"
+        DEPENDS "${solution}" "${mutation}" "${CMAKE_SOURCE_DIR}/tools/mutate.py"
+        COMMENT "wrong solution ${EVQ_CHAPTER_ID}/${name}/${mistake}" VERBATIM)
+      add_library(${wlib} STATIC "${generated}")
       target_link_libraries(${wlib} PUBLIC evq::common ${arg_LIBS})
       _evq_doctest_program(${wlib}-tests PREFIX "wrong ${EVQ_CHAPTER_ID}/${name}/${mistake}: "
                            LABEL "wrong-${EVQ_CHAPTER_ID}" TIMEOUT ${EVQ_LAB_TIMEOUT}

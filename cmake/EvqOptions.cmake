@@ -42,9 +42,11 @@ message(STATUS "evq: labs build from ${EVQ_LAB_SOURCE}/")
 # below it; the chapters' own tests keep ctest's 120 s backstop.
 set(EVQ_LAB_TIMEOUT 30 CACHE STRING "Seconds a lab test may run before it counts as timed out")
 # Instructors only (prove-labs): also build every deliberately wrong solution in
-# tests/labs/<chapter>/wrong/<lab>/, each against its lab's tests (ctest label wrong-chNN).
+# tests/labs/<chapter>/wrong/<lab>/*.mutation, each against its lab's tests (ctest label wrong-chNN).
 option(EVQ_LAB_WRONG "Build the labs' deliberately wrong solutions (prove-labs)" OFF)
-
+if(EVQ_LAB_WRONG)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)  # tools/mutate.py writes them
+endif()
 # One interface target carries the flags every evq target uses.
 add_library(evq_flags INTERFACE)
 add_library(evq::flags ALIAS evq_flags)

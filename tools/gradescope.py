@@ -5,7 +5,7 @@
   gradescope.py run [--root /autograder]    what run_autograder does (inside the autograder)
   gradescope.py check RESULTS [--expect full|zero|N] [--lab NAME=full|zero|timeout]
                                             results.json against Gradescope's specification
-  gradescope.py mimic ZIP --root DIR --submission DIR [--replace FILE=SRC] [--break FILE] [check options]
+  gradescope.py mimic ZIP --root DIR --submission DIR [--mutate FILE=MUTATION] [--break FILE] [check options]
                                             unzip into DIR/source, run setup.sh once, copy the submission
                                             into DIR/submission, run run_autograder, check the results
 
@@ -257,7 +257,7 @@ def check(path: Path, expect: str, lab_expect: list) -> int:
     return 1 if problems else 0
 
 
-def mimic(zip_path: Path, root: Path, submission_src: Path, replace: list, broken: list, expect: str,
+def mimic(zip_path: Path, root: Path, submission_src: Path, mutations: list, broken: list, expect: str,
           lab_expect: list) -> int:
     """A directory laid out as Gradescope's /autograder, an autograder built in it once, a submission graded."""
     source = root / "source"
@@ -282,13 +282,14 @@ def mimic(zip_path: Path, root: Path, submission_src: Path, replace: list, broke
     submission = root / "submission"
     shutil.rmtree(submission, ignore_errors=True)
     shutil.copytree(submission_src, submission)
-    for item in replace:
-        name, _, src = item.partition("=")
-        shutil.copy(src, submission / name)
+    import mutate
+    for item in mutations:  # a deliberately wrong solution, as a student would submit it
+        name, _, mutation = item.partition("=")
+        (submission / name).write_text(mutate.apply(submission / name, Path(mutation)))
     for name in broken:  # a compile error, as a student makes one
         with open(submission / name, "a") as f:
             f.write("\nint this_line_does_not_compile = ;\n")
-    what = ", ".join([f"{n} replaced by {Path(s).name}" for n, _, s in (r.partition("=") for r in replace)]
+    what = ", ".join([f"{n} with the mistake {Path(s).stem}" for n, _, s in (r.partition("=") for r in mutations)]
                      + [f"{n} broken" for n in broken]) or "as given"
     print(f"==> mimic: grading {submission_src} ({what})", flush=True)
     env = dict(os.environ, EVQ_AUTOGRADER_ROOT=str(root))
@@ -319,7 +320,7 @@ def main() -> int:
             c.add_argument("zip", type=Path)
             c.add_argument("--root", type=Path, required=True)
             c.add_argument("--submission", type=Path, required=True)
-            c.add_argument("--replace", action="append", default=[], metavar="FILE=SRC")
+            c.add_argument("--mutate", action="append", default=[], metavar="FILE=MUTATION")
             c.add_argument("--break", dest="broken", action="append", default=[], metavar="FILE")
         c.add_argument("--expect", default="")
         c.add_argument("--lab", action="append", default=[], metavar="NAME=full|zero|timeout|compile-error")
@@ -330,7 +331,7 @@ def main() -> int:
         return run(args.root)
     if args.cmd == "check":
         return check(args.results, args.expect, args.lab)
-    return mimic(args.zip, args.root.resolve(), args.submission, args.replace, args.broken, args.expect, args.lab)
+    return mimic(args.zip, args.root.resolve(), args.submission, args.mutate, args.broken, args.expect, args.lab)
 
 
 if __name__ == "__main__":

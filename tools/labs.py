@@ -8,10 +8,9 @@ For each lab this module knows:
     its name ("... [2 pts]") and a shell-safe id made from the name ("fires-in-deadline-order");
   - its hidden tests, in tests/labs/<chapter>/hidden/test_<lab>.cpp: shipped in the Gradescope
     autograder only, never in a student handout;
-  - its deliberately wrong solutions, tests/labs/<chapter>/wrong/<lab>/<mistake>.cpp, which
-    prove-labs checks the tests catch. Each starts with a comment block holding
-        // Mistake: what the wrong solution does
-        // Caught by: <a test id>[, <another id>]
+  - its deliberately wrong solutions, tests/labs/<chapter>/wrong/<lab>/<mistake>.mutation, which
+    prove-labs checks the tests catch: each is one small edit of the reference solution, with a
+    "Mistake:" line and a "Caught by: <test id>[, <test id>]" line (tools/mutate.py).
 """
 import re
 from dataclasses import dataclass, field
@@ -82,13 +81,11 @@ def _tests_in(path: Path, hidden: bool) -> list:
 
 
 def _wrong_solutions(directory: Path) -> list:
+    import mutate  # beside this file
     found = []
-    for f in sorted(directory.glob("*.cpp")) if directory.is_dir() else []:
-        head = f.read_text().split("\n\n", 1)[0]
-        mistake = " ".join(m.strip() for m in re.findall(r"^// Mistake:(.*)$", head, re.M))
-        caught = re.findall(r"^// Caught by:(.*)$", head, re.M)
-        ids = [i.strip() for line in caught for i in line.split(",") if i.strip()]
-        found.append(WrongSolution(path=f, mistake=mistake, caught_by=ids))
+    for f in sorted(directory.glob("*.mutation")) if directory.is_dir() else []:
+        m = mutate.parse(f)
+        found.append(WrongSolution(path=f, mistake=m["mistake"], caught_by=m["caught_by"]))
     return found
 
 
@@ -120,7 +117,7 @@ def labs(chapter: str) -> list:
         for w in lab.wrong:
             unknown = [i for i in w.caught_by if i not in ids]
             if not w.mistake or not w.caught_by or unknown:
-                raise ValueError(f"{w.path.relative_to(ROOT)}: needs '// Mistake:' and '// Caught by:' lines naming "
+                raise ValueError(f"{w.path.relative_to(ROOT)}: needs 'Mistake:' and 'Caught by:' lines naming "
                                  f"tests of {name}" + (f" (unknown ids: {', '.join(unknown)})" if unknown else ""))
         result.append(lab)
     return result
