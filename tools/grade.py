@@ -11,7 +11,7 @@ writes results.json in Gradescope's format.
                    [--results FILE] [--hidden-visibility after_published] [--build-only]
   grade.py prove   --build ch02=DIR ... --expect all-fail|all-pass|wrong-caught
   grade.py rubric  [--chapter chNN]      # every test with its id and points (a Markdown table)
-  grade.py check-notes                   # the notes' "### Lab N: ... (`name`, P points)" match the build
+  grade.py check-notes [--fix]           # the notes' lab sections: numbering, points, one shape, test tables
 
 Exit status: 0 when every selected point was earned (or the proof holds), 1 when not, 2 on a usage
 error. `tools/lab --help` has the commands a student and an instructor type.
@@ -414,21 +414,83 @@ def cmd_rubric(args) -> int:
     return 0
 
 
+LAB_SHAPE = ["**Why.**", "**What you write.**", "**Builds on.**", "**Hints.**", "**Tests**"]
+TESTS_MARK = re.compile(r"^<!-- lab-tests: (ch\d\d)/(\w+) -->$", re.M)
+
+
+def tests_table(lab) -> str:
+    """The table under a lab's **Tests**: its visible tests, as a student's copy has them."""
+    rows = ["| test | points |", "|---|---:|"]
+    rows += [f"| {labdefs.POINTS.sub('', t.name)} | {t.points} |" for t in lab.visible_tests()]
+    return "\n".join(rows)
+
+
+def lab_sections(text: str) -> list:
+    """(start, end) of each '### Lab N' section of a notes file."""
+    starts = [m.start() for m in re.finditer(r"^### Lab \d+:", text, re.M)]
+    out = []
+    for i, a in enumerate(starts):
+        nxt = re.compile(r"^#{2,3} ", re.M).search(text, a + 1)
+        out.append((a, nxt.start() if nxt else len(text)))
+    return out
+
+
 def cmd_check_notes(args) -> int:
-    """The notes number the labs as the build does, with the points the handout's tests carry."""
+    """Each chapter's notes number their labs as the build does, with the tests' points; every lab
+    section has the one handout shape (Why, What you write, Builds on, Hints, Tests), and its test
+    table is the lab's tests as they are. --fix rewrites the tables."""
     bad = 0
     for chapter in labdefs.chapters():
         labs = labdefs.labs(chapter)
         notes = next(iter((ROOT / "notes").glob(f"{chapter}-*.md")), None)
-        said = [(int(n), name, int(pts)) for n, name, pts in NOTES_LAB.findall(notes.read_text())] if notes else []
+        if notes is None:
+            print(f"check-notes: {chapter} has labs but no notes/{chapter}-*.md")
+            bad += 1
+            continue
+        text = notes.read_text()
+        rel = notes.relative_to(ROOT)
+        said = [(int(n), name, int(pts)) for n, name, pts in NOTES_LAB.findall(text)]
         want = [(lab.number, lab.name, sum(t.points for t in lab.visible_tests())) for lab in labs]
         if said != want:
             bad += 1
-            print(f"check-notes: {notes.relative_to(ROOT) if notes else chapter}: its lab headings say {said},"
-                  f" the build has {want} (number, name, points)")
+            print(f"check-notes: {rel}: its lab headings say {said}, the build has {want} (number, name, points)")
+            continue
+        for (a, b), lab in reversed(list(zip(lab_sections(text), labs))):
+            section = text[a:b]
+            where = f"{rel}, Lab {lab.number} ({lab.name})"
+            at = [section.find("\n" + part) for part in LAB_SHAPE]
+            if -1 in at or at != sorted(at):
+                bad += 1
+                missing = [part for part, i in zip(LAB_SHAPE, at) if i == -1]
+                print(f"check-notes: {where}: the handout shape is {' / '.join(LAB_SHAPE)}"
+                      + (f"; missing {', '.join(missing)}" if missing else "; out of order"))
+                continue
+            m = TESTS_MARK.search(section)
+            if not m or (m.group(1), m.group(2)) != (lab.chapter, lab.name):
+                bad += 1
+                print(f"check-notes: {where}: no '<!-- lab-tests: {lab.chapter}/{lab.name} -->' under **Tests**")
+                continue
+            table_at = m.end() + 1
+            table_end = table_at
+            lines = section[table_at:].split("\n")
+            k = 0
+            while k < len(lines) and lines[k].startswith("|"):
+                k += 1
+            shown = "\n".join(lines[:k])
+            table_end = table_at + len(shown)
+            wanted = tests_table(lab)
+            if shown != wanted:
+                if args.fix:
+                    section = section[:table_at] + wanted + section[table_end:]
+                    text = text[:a] + section + text[b:]
+                else:
+                    bad += 1
+                    print(f"check-notes: {where}: the test table is not the lab's tests (tools/grade.py check-notes --fix)")
+        if args.fix:
+            notes.write_text(text)
     if not bad:
         print(f"check-notes: the notes of {len(labdefs.chapters())} chapters number their labs as the build does, "
-              "with the tests' points")
+              "each lab in the one handout shape, with its tests and points as they are")
     return 1 if bad else 0
 
 
@@ -457,7 +519,8 @@ def main() -> int:
     v.add_argument("--expect", required=True, choices=["all-fail", "all-pass", "wrong-caught"])
     b = sub.add_parser("rubric")
     b.add_argument("--chapter", default="all")
-    sub.add_parser("check-notes")
+    cn = sub.add_parser("check-notes")
+    cn.add_argument("--fix", action="store_true")
     args = p.parse_args()
     try:
         if args.cmd == "rubric":

@@ -1,7 +1,11 @@
-// Lab ch01/file_copy — your implementation. The handout is in notes/ch01-iocp.md,
-// "Lab: an overlapped file copy"; the contract in chapters/ch01-iocp/include/evq/iocp/lab/file_copy.hpp.
+// YOUR FILE for lab ch01/file_copy.
+// Handout: notes/ch01-iocp.md, "Lab 1: an overlapped file copy".
+// Interface and contract: chapters/ch01-iocp/include/evq/iocp/lab/file_copy.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch01 --lab file_copy
+//
 // Useful: evq::iocp::CompletionPort, start_read_file / start_write_file (overlapped_io.hpp),
-// evq::UniqueHandle and evq::throw_last_error (evq/common/win32.hpp). Run the tests: tools/lab grade ch01
+// evq::UniqueHandle and evq::throw_last_error (evq/common/win32.hpp).
 #include "evq/iocp/lab/file_copy.hpp"
 
 #include <stdexcept>

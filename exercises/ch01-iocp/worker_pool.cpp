@@ -1,6 +1,10 @@
-// Lab ch01/worker_pool — your implementation. The handout is in notes/ch01-iocp.md,
-// "Lab: a pool that stops gracefully"; the interface and its contract in
-// chapters/ch01-iocp/include/evq/iocp/lab/worker_pool.hpp. Run the tests: tools/lab grade ch01
+// YOUR FILE for lab ch01/worker_pool.
+// Handout: notes/ch01-iocp.md, "Lab 2: a pool that stops gracefully".
+// Interface and contract: chapters/ch01-iocp/include/evq/iocp/lab/worker_pool.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch01 --lab worker_pool
+//
+// Useful: evq::iocp::CompletionPort (get, post), std::thread.
 #include "evq/iocp/lab/worker_pool.hpp"
 
 #include <stdexcept>

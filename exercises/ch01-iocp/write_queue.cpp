@@ -1,7 +1,10 @@
-// Lab ch01/write_queue — your implementation. The handout is in notes/ch01-iocp.md,
-// "Lab: a per-connection write queue"; the contract in
-// chapters/ch01-iocp/include/evq/iocp/lab/write_queue.hpp. Useful: evq::iocp::start_send
-// (overlapped_io.hpp). Run the tests: tools/lab grade ch01 --lab write_queue
+// YOUR FILE for lab ch01/write_queue.
+// Handout: notes/ch01-iocp.md, "Lab 3: a per-connection write queue".
+// Interface and contract: chapters/ch01-iocp/include/evq/iocp/lab/write_queue.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch01 --lab write_queue
+//
+// Useful: evq::iocp::start_send (overlapped_io.hpp), std::deque.
 #include "evq/iocp/lab/write_queue.hpp"
 
 #include <stdexcept>

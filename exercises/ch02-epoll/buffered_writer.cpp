@@ -1,9 +1,10 @@
-// Lab "buffered_writer": YOUR implementation. The interface and its contract are in
-// chapters/ch02-epoll/include/evq/epoll/lab/buffered_writer.hpp; the handout is in
-// notes/ch02-epoll.md ("Lab 2: an edge-triggered writer"). Grade it with: tools/lab grade ch02
+// YOUR FILE for lab ch02/buffered_writer.
+// Handout: notes/ch02-epoll.md, "Lab 2: an edge-triggered writer".
+// Interface and contract: chapters/ch02-epoll/include/evq/epoll/lab/buffered_writer.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch02 --lab buffered_writer
 //
-// Replace every TODO(lab) body. Useful: evq::epoll::write_some (evq/epoll/nonblocking.hpp),
-// std::deque, std::system_error.
+// Useful: evq::epoll::write_some (evq/epoll/nonblocking.hpp), std::deque, std::system_error.
 #include "evq/epoll/lab/buffered_writer.hpp"
 
 #include <stdexcept>

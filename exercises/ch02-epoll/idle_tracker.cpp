@@ -1,9 +1,10 @@
-// Lab "idle_tracker": YOUR implementation. The interface and its contract are in
-// chapters/ch02-epoll/include/evq/epoll/lab/idle_tracker.hpp; the handout is in
-// notes/ch02-epoll.md ("Lab 3: idle connections"). Grade it with: tools/lab grade ch02
+// YOUR FILE for lab ch02/idle_tracker.
+// Handout: notes/ch02-epoll.md, "Lab 3: idle connections".
+// Interface and contract: chapters/ch02-epoll/include/evq/epoll/lab/idle_tracker.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch02 --lab idle_tracker
 //
-// Replace every TODO(lab) body. Useful: std::list (splice moves a node in O(1)),
-// std::unordered_map, std::chrono::ceil.
+// Useful: std::list (splice moves a node in O(1)), std::unordered_map, std::chrono::ceil.
 #include "evq/epoll/lab/idle_tracker.hpp"
 
 #include <stdexcept>

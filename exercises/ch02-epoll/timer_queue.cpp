@@ -1,9 +1,11 @@
-// Lab "timer_queue": YOUR implementation. The interface and its contract are in
-// chapters/ch02-epoll/include/evq/epoll/lab/timer_queue.hpp; the handout is in
-// notes/ch02-epoll.md ("Lab 1: a timer queue on one timerfd"). Grade it with: tools/lab grade ch02
+// YOUR FILE for lab ch02/timer_queue.
+// Handout: notes/ch02-epoll.md, "Lab 1: a timer queue on one timerfd".
+// Interface and contract: chapters/ch02-epoll/include/evq/epoll/lab/timer_queue.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch02 --lab timer_queue
 //
-// Replace every TODO(lab) body. Useful: timerfd_create(2), timerfd_settime(2), read(2) on a
-// timerfd (8 bytes: the number of expirations), std::map, evq::check / evq::UniqueFd.
+// Useful: timerfd_create(2), timerfd_settime(2), read(2) on a timerfd (8 bytes: the number of
+// expirations), std::map, evq::check / evq::UniqueFd.
 #include "evq/epoll/lab/timer_queue.hpp"
 
 #include <stdexcept>

@@ -1,10 +1,11 @@
-// Lab "idle_timers": YOUR implementation. The interface and its contract are in
-// chapters/ch03-kqueue/include/evq/kq/lab/idle_timers.hpp; the handout is in
-// notes/ch03-kqueue.md ("Lab 1: idle timeouts"). Grade it with: tools/lab grade ch03
+// YOUR FILE for lab ch03/idle_timers.
+// Handout: notes/ch03-kqueue.md, "Lab 1: idle timeouts".
+// Interface and contract: chapters/ch03-kqueue/include/evq/kq/lab/idle_timers.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch03 --lab idle_timers
 //
-// Replace every TODO(lab) body. Useful: evq::kq::change (EV_SET as a function), Kqueue::apply,
-// Kqueue::kevent, EVFILT_TIMER with EV_ADD | EV_ONESHOT and
-// kNoteMilliseconds (NOTE_MSECONDS where it exists: see kqueue.hpp), std::set.
+// Useful: evq::kq::change (EV_SET as a function), Kqueue::apply, Kqueue::kevent, EVFILT_TIMER with
+// EV_ADD | EV_ONESHOT and kNoteMilliseconds (NOTE_MSECONDS where it exists: see kqueue.hpp), std::set.
 #include "evq/kq/lab/idle_timers.hpp"
 
 #include <stdexcept>

@@ -1,9 +1,11 @@
-// Lab "sized_writer": YOUR implementation. The interface and its contract are in
-// chapters/ch03-kqueue/include/evq/kq/lab/sized_writer.hpp; the handout is in
-// notes/ch03-kqueue.md ("Lab 2: a sized write path"). Grade it with: tools/lab grade ch03
+// YOUR FILE for lab ch03/sized_writer.
+// Handout: notes/ch03-kqueue.md, "Lab 2: a sized write path".
+// Interface and contract: chapters/ch03-kqueue/include/evq/kq/lab/sized_writer.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch03 --lab sized_writer
 //
-// Replace every TODO(lab) body. Useful: evq::kq::change, Kqueue::apply, EV_ADD / EV_DELETE on
-// EVFILT_WRITE, send(2) with MSG_NOSIGNAL, std::string as a byte queue.
+// Useful: evq::kq::change, Kqueue::apply, EV_ADD / EV_DELETE on EVFILT_WRITE, send(2) with
+// MSG_NOSIGNAL, std::string as a byte queue.
 #include "evq/kq/lab/sized_writer.hpp"
 
 #include <stdexcept>

@@ -1,4 +1,10 @@
-// Lab line_reader: your file. The handout is in notes/ch04-completion.md ("Lab: line_reader").
+// YOUR FILE for lab ch04/line_reader.
+// Handout: notes/ch04-completion.md, "Lab 2: lines out of completions".
+// Interface and contract: chapters/ch04-completion/include/evq/completion/lab/line_reader.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch04 --lab line_reader
+//
+// Useful: CompletionQueue::read / wait / cancel (evq/completion/queue.hpp), std::string::find.
 #include "evq/completion/lab/line_reader.hpp"
 
 #include <stdexcept>

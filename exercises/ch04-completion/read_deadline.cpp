@@ -1,7 +1,11 @@
-// Lab read_deadline: your file. The handout is in notes/ch04-completion.md ("Lab: read_deadline").
+// YOUR FILE for lab ch04/read_deadline.
+// Handout: notes/ch04-completion.md, "Lab 1: a read with a deadline".
+// Interface and contract: chapters/ch04-completion/include/evq/completion/lab/read_deadline.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch04 --lab read_deadline
 //
-// Read once with queue.read(), wait for the completion with queue.wait() until the deadline, and
-// when the deadline passes, queue.cancel() and keep waiting for the read's own completion.
+// Useful: CompletionQueue::read / wait / cancel (evq/completion/queue.hpp): read once, wait until
+// the deadline, and when it passes, cancel() and keep waiting for the read's own completion.
 #include "evq/completion/lab/read_deadline.hpp"
 
 #include <stdexcept>

@@ -1,5 +1,10 @@
-// Lab "timer packets": see chapters/ch05-event-queue/include/evq/port/lab/timer_packets.hpp and the
-// handout in notes/ch05-event-queue.md. Define State and replace every TODO(lab) body.
+// YOUR FILE for lab ch05/timer_packets.
+// Handout: notes/ch05-event-queue.md, "Lab 1: timers delivered as packets".
+// Interface and contract: chapters/ch05-event-queue/include/evq/port/lab/timer_packets.hpp.
+// Replace every TODO(lab) body and keep the signatures; the grader builds this file and no other.
+// Grade it: tools/lab grade ch05 --lab timer_packets
+//
+// Useful: Port::post (evq/port/port.hpp), std::thread, std::condition_variable, std::map.
 #include "evq/port/lab/timer_packets.hpp"
 
 #include <stdexcept>
