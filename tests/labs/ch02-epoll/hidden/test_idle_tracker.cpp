@@ -6,6 +6,7 @@
 #include "evq/epoll/lab/idle_tracker.hpp"
 #include "evq/test/support.hpp"
 
+using evq::epoll::Token;
 using namespace evq::epoll::lab;
 using namespace std::chrono_literals;
 using Clock = IdleTracker::Clock;
