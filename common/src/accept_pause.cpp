@@ -41,8 +41,10 @@ AcceptError classify_accept_errno(int err) {
 
 bool AcceptPause::begin(std::error_code error, Clock::time_point now) {
   const bool first = !paused_;
-  if (first) ++episodes_;
-  else ++retries_;  // a retry that found the machine still full
+  if (first)
+    ++episodes_;
+  else
+    ++retries_;  // a retry that found the machine still full
   paused_ = true;
   error_ = error;
   retry_at_ = now + kRetry;

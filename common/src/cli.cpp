@@ -38,7 +38,9 @@ std::string Cli::usage() const {
   return text;
 }
 
-void Cli::report(std::string_view message) const { fmt::print(stderr, "{}: {}\n", program_, message); }
+void Cli::report(std::string_view message) const {
+  fmt::print(stderr, "{}: {}\n", program_, message);
+}
 
 void Cli::fail(std::string_view message) const {
   fmt::print(stderr, "{}: {}\n(run '{} --help' for the options)\n", program_, message, program_);
@@ -87,7 +89,9 @@ void Cli::parse(int argc, char** argv) {
   }
 }
 
-const std::string& Cli::get(std::string_view name) const { return find(name).value; }
+const std::string& Cli::get(std::string_view name) const {
+  return find(name).value;
+}
 
 long long Cli::get_int(std::string_view name, long long min, long long max) const {
   const std::string& text = find(name).value;
@@ -100,6 +104,8 @@ long long Cli::get_int(std::string_view name, long long min, long long max) cons
   return value;
 }
 
-bool Cli::has(std::string_view flag) const { return find(flag).set; }
+bool Cli::has(std::string_view flag) const {
+  return find(flag).set;
+}
 
 }  // namespace evq

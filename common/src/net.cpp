@@ -39,7 +39,9 @@ struct LoopbackAddress {
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
 };
 
-int domain_of(Family family) { return family == Family::v4 ? AF_INET : AF_INET6; }
+int domain_of(Family family) {
+  return family == Family::v4 ? AF_INET : AF_INET6;
+}
 
 // What every socket made or accepted here gets: close-on-exec, O_NONBLOCK as asked, no SIGPIPE.
 void prepare_socket(int fd, bool nonblocking) {
@@ -59,7 +61,9 @@ UniqueFd new_tcp_socket(Family family, bool nonblocking) {
 
 }  // namespace
 
-UniqueFd tcp_socket(Family family, bool nonblocking) { return new_tcp_socket(family, nonblocking); }
+UniqueFd tcp_socket(Family family, bool nonblocking) {
+  return new_tcp_socket(family, nonblocking);
+}
 
 void set_cloexec(int fd) {
   int flags = check(::fcntl(fd, F_GETFD), "fcntl(F_GETFD)");
@@ -177,7 +181,9 @@ void set_send_timeout(int fd, int milliseconds) {
   set_timeout(fd, SO_SNDTIMEO, "setsockopt(SO_SNDTIMEO)", milliseconds);
 }
 
-void shutdown_write(int fd) { check(::shutdown(fd, SHUT_WR), "shutdown(SHUT_WR)"); }
+void shutdown_write(int fd) {
+  check(::shutdown(fd, SHUT_WR), "shutdown(SHUT_WR)");
+}
 
 int socket_error(int fd) {
   int err = 0;

@@ -129,10 +129,14 @@ std::string StopSignal::wait(std::chrono::milliseconds limit) {
                                                                : static_cast<DWORD>(limit.count());
   if (WaitForSingleObject(stop_event, ms) != WAIT_OBJECT_0) return "time is up";
   switch (stop_kind) {
-    case CTRL_C_EVENT: return "Ctrl-C";
-    case CTRL_BREAK_EVENT: return "Ctrl-Break";
-    case CTRL_CLOSE_EVENT: return "close";
-    default: return "the server stopped";
+    case CTRL_C_EVENT:
+      return "Ctrl-C";
+    case CTRL_BREAK_EVENT:
+      return "Ctrl-Break";
+    case CTRL_CLOSE_EVENT:
+      return "close";
+    default:
+      return "the server stopped";
   }
 }
 

@@ -13,26 +13,46 @@ namespace {
 // text for some of them (WAIT_TIMEOUT, ERROR_ABANDONED_WAIT_0), and a name is what a reader searches for.
 const char* code_name(int code) {
   switch (code) {
-    case WAIT_TIMEOUT: return "WAIT_TIMEOUT";
-    case ERROR_ABANDONED_WAIT_0: return "ERROR_ABANDONED_WAIT_0";
-    case ERROR_OPERATION_ABORTED: return "ERROR_OPERATION_ABORTED";
-    case ERROR_IO_PENDING: return "ERROR_IO_PENDING";
-    case ERROR_NETNAME_DELETED: return "ERROR_NETNAME_DELETED";
-    case ERROR_CONNECTION_ABORTED: return "ERROR_CONNECTION_ABORTED";
-    case ERROR_HANDLE_EOF: return "ERROR_HANDLE_EOF";
-    case ERROR_INVALID_HANDLE: return "ERROR_INVALID_HANDLE";
-    case ERROR_INVALID_PARAMETER: return "ERROR_INVALID_PARAMETER";
-    case ERROR_FILE_NOT_FOUND: return "ERROR_FILE_NOT_FOUND";
-    case ERROR_PATH_NOT_FOUND: return "ERROR_PATH_NOT_FOUND";
-    case ERROR_ACCESS_DENIED: return "ERROR_ACCESS_DENIED";
-    case ERROR_INSUFFICIENT_BUFFER: return "ERROR_INSUFFICIENT_BUFFER";
-    case WSAECONNRESET: return "WSAECONNRESET";
-    case WSAECONNREFUSED: return "WSAECONNREFUSED";
-    case WSAECONNABORTED: return "WSAECONNABORTED";
-    case WSAENOTSOCK: return "WSAENOTSOCK";
-    case WSAENOTCONN: return "WSAENOTCONN";
-    case WSAEINVAL: return "WSAEINVAL";
-    default: return nullptr;
+    case WAIT_TIMEOUT:
+      return "WAIT_TIMEOUT";
+    case ERROR_ABANDONED_WAIT_0:
+      return "ERROR_ABANDONED_WAIT_0";
+    case ERROR_OPERATION_ABORTED:
+      return "ERROR_OPERATION_ABORTED";
+    case ERROR_IO_PENDING:
+      return "ERROR_IO_PENDING";
+    case ERROR_NETNAME_DELETED:
+      return "ERROR_NETNAME_DELETED";
+    case ERROR_CONNECTION_ABORTED:
+      return "ERROR_CONNECTION_ABORTED";
+    case ERROR_HANDLE_EOF:
+      return "ERROR_HANDLE_EOF";
+    case ERROR_INVALID_HANDLE:
+      return "ERROR_INVALID_HANDLE";
+    case ERROR_INVALID_PARAMETER:
+      return "ERROR_INVALID_PARAMETER";
+    case ERROR_FILE_NOT_FOUND:
+      return "ERROR_FILE_NOT_FOUND";
+    case ERROR_PATH_NOT_FOUND:
+      return "ERROR_PATH_NOT_FOUND";
+    case ERROR_ACCESS_DENIED:
+      return "ERROR_ACCESS_DENIED";
+    case ERROR_INSUFFICIENT_BUFFER:
+      return "ERROR_INSUFFICIENT_BUFFER";
+    case WSAECONNRESET:
+      return "WSAECONNRESET";
+    case WSAECONNREFUSED:
+      return "WSAECONNREFUSED";
+    case WSAECONNABORTED:
+      return "WSAECONNABORTED";
+    case WSAENOTSOCK:
+      return "WSAENOTSOCK";
+    case WSAENOTCONN:
+      return "WSAENOTCONN";
+    case WSAEINVAL:
+      return "WSAEINVAL";
+    default:
+      return nullptr;
   }
 }
 
@@ -43,8 +63,8 @@ class Win32Category final : public std::error_category {
   std::string message(int code) const override {
     char* text = nullptr;
     DWORD length = ::FormatMessageA(
-        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-        nullptr, static_cast<DWORD>(code), 0 /* any language: neutral, then the user's, then US English */,
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr,
+        static_cast<DWORD>(code), 0 /* any language: neutral, then the user's, then US English */,
         reinterpret_cast<char*>(&text), 0, nullptr);
     std::string message;
     if (length != 0 && text != nullptr) {
@@ -72,7 +92,9 @@ void throw_win32(std::string_view call, DWORD err) {
   throw std::system_error(win32_code(err), std::string(call));
 }
 
-void throw_last_error(std::string_view call) { throw_win32(call, ::GetLastError()); }
+void throw_last_error(std::string_view call) {
+  throw_win32(call, ::GetLastError());
+}
 
 void throw_wsa_error(std::string_view call) {
   throw_win32(call, static_cast<DWORD>(::WSAGetLastError()));
@@ -96,7 +118,9 @@ WsaSession::WsaSession() {
     throw_win32("WSAStartup(2.2)", static_cast<DWORD>(err));
 }
 
-WsaSession::~WsaSession() { ::WSACleanup(); }
+WsaSession::~WsaSession() {
+  ::WSACleanup();
+}
 
 namespace {
 
@@ -114,7 +138,8 @@ UniqueSocket overlapped_tcp_socket(int family) {
   SOCKET s = ::WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
                           WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
   if (s == INVALID_SOCKET)
-    throw_wsa_error(fmt::format("WSASocketW({}, SOCK_STREAM, WSA_FLAG_OVERLAPPED)", family == AF_INET6 ? "AF_INET6" : "AF_INET"));
+    throw_wsa_error(fmt::format("WSASocketW({}, SOCK_STREAM, WSA_FLAG_OVERLAPPED)",
+                                family == AF_INET6 ? "AF_INET6" : "AF_INET"));
   return UniqueSocket(s);
 }
 
@@ -147,11 +172,14 @@ sockaddr_storage local_address(SOCKET s) {
 
 std::uint16_t socket_port(SOCKET s) {
   sockaddr_storage address = local_address(s);
-  if (address.ss_family == AF_INET6) return ::ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  if (address.ss_family == AF_INET6)
+    return ::ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
   return ::ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
 }
 
-int socket_family(SOCKET s) { return local_address(s).ss_family; }
+int socket_family(SOCKET s) {
+  return local_address(s).ss_family;
+}
 
 UniqueSocket connect_loopback_socket(std::uint16_t port) {
   UniqueSocket s = overlapped_tcp_socket();
@@ -200,8 +228,7 @@ void set_receive_timeout(SOCKET s, DWORD milliseconds) {
 
 void set_linger_reset(SOCKET s) {
   linger lg{1, 0};
-  if (::setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&lg), sizeof lg) ==
-      SOCKET_ERROR)
+  if (::setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&lg), sizeof lg) == SOCKET_ERROR)
     throw_wsa_error("setsockopt(SO_LINGER {1, 0})");
 }
 
@@ -214,8 +241,8 @@ std::optional<std::string> wine_version() {
   HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
   if (ntdll == nullptr) return std::nullopt;
   using WineGetVersion = const char*(__cdecl*)();
-  auto get_version = reinterpret_cast<WineGetVersion>(
-      reinterpret_cast<void*>(::GetProcAddress(ntdll, "wine_get_version")));
+  auto get_version =
+      reinterpret_cast<WineGetVersion>(reinterpret_cast<void*>(::GetProcAddress(ntdll, "wine_get_version")));
   if (get_version == nullptr) return std::nullopt;
   const char* version = get_version();
   return std::string(version != nullptr ? version : "unknown");

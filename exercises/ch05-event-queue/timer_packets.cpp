@@ -38,6 +38,8 @@ bool TimerPackets::cancel(std::uint64_t id) {
   throw std::logic_error("TODO(lab): TimerPackets::cancel");
 }
 
-std::size_t TimerPackets::pending() const { throw std::logic_error("TODO(lab): TimerPackets::pending"); }
+std::size_t TimerPackets::pending() const {
+  throw std::logic_error("TODO(lab): TimerPackets::pending");
+}
 
 }  // namespace evq::port::lab

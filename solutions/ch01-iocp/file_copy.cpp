@@ -99,8 +99,10 @@ std::uint64_t copy_file(const std::wstring& from, const std::wstring& to, const 
       *static_cast<OVERLAPPED*>(&chunk) = OVERLAPPED{};
       Started s = start_write_file(target.get(), std::span<const char>(chunk.buffer.data(), chunk.length),
                                    chunk.offset, chunk);
-      if (s.state == Started::failed) fail(s.error, "WriteFile");
-      else ++pending;
+      if (s.state == Started::failed)
+        fail(s.error, "WriteFile");
+      else
+        ++pending;
     } else {
       copied += r.packet.bytes;
       read_next(chunk);  // this chunk's buffer is free again: lend it to the next read

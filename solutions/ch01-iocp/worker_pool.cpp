@@ -21,7 +21,9 @@ WorkerPool::WorkerPool(const CompletionPort& port, unsigned threads, Handler han
   }
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
 void WorkerPool::stop() {
   if (stopped_) return;
@@ -31,6 +33,8 @@ void WorkerPool::stop() {
   for (auto& t : threads_) t.join();
 }
 
-unsigned WorkerPool::threads() const { return static_cast<unsigned>(threads_.size()); }
+unsigned WorkerPool::threads() const {
+  return static_cast<unsigned>(threads_.size());
+}
 
 }  // namespace evq::iocp::lab

@@ -26,8 +26,8 @@ void WriteQueue::start_next() {
   if (chunks_.empty()) return;
   const std::string& front = chunks_.front();
   overlapped_ = OVERLAPPED{};
-  Started s = start_send(socket_, std::span<const char>(front.data() + front_sent_, front.size() - front_sent_),
-                         overlapped_);
+  Started s = start_send(
+      socket_, std::span<const char>(front.data() + front_sent_, front.size() - front_sent_), overlapped_);
   if (s.state == Started::failed) throw std::system_error(s.error, "WSASend");
   sending_ = true;  // completed at once or pending: either way its packet will come
 }
@@ -47,8 +47,14 @@ void WriteQueue::on_completion(const GetResult& packet) {
   start_next();
 }
 
-const OVERLAPPED* WriteQueue::overlapped() const { return &overlapped_; }
-std::size_t WriteQueue::queued() const { return queued_; }
-bool WriteQueue::sending() const { return sending_; }
+const OVERLAPPED* WriteQueue::overlapped() const {
+  return &overlapped_;
+}
+std::size_t WriteQueue::queued() const {
+  return queued_;
+}
+bool WriteQueue::sending() const {
+  return sending_;
+}
 
 }  // namespace evq::iocp::lab

@@ -39,7 +39,9 @@ struct BufferedWriter::State {
   // [/snippet writer-flush]
 };
 
-BufferedWriter::BufferedWriter(int fd) : state_(std::make_unique<State>()) { state_->fd = fd; }
+BufferedWriter::BufferedWriter(int fd) : state_(std::make_unique<State>()) {
+  state_->fd = fd;
+}
 
 BufferedWriter::~BufferedWriter() = default;
 
@@ -65,8 +67,12 @@ std::size_t BufferedWriter::write(std::span<const std::byte> data) {
 }
 // [/snippet writer-write]
 
-std::size_t BufferedWriter::on_writable() { return state_->flush(); }
+std::size_t BufferedWriter::on_writable() {
+  return state_->flush();
+}
 
-std::size_t BufferedWriter::queued() const { return state_->queued; }
+std::size_t BufferedWriter::queued() const {
+  return state_->queued;
+}
 
 }  // namespace evq::epoll::lab

@@ -66,6 +66,8 @@ std::optional<std::chrono::milliseconds> IdleTracker::time_to_next_expiry(Clock:
   return std::chrono::ceil<std::chrono::milliseconds>(left);
 }
 
-std::size_t IdleTracker::size() const { return state_->where.size(); }
+std::size_t IdleTracker::size() const {
+  return state_->where.size();
+}
 
 }  // namespace evq::epoll::lab

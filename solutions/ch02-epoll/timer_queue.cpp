@@ -38,15 +38,16 @@ struct TimerQueue::State {
   // [/snippet timer-arm]
 };
 
-TimerQueue::TimerQueue()
-    : state_(std::make_unique<State>()) {
+TimerQueue::TimerQueue() : state_(std::make_unique<State>()) {
   state_->timer_fd = UniqueFd(check(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
                                     "timerfd_create(CLOCK_MONOTONIC)"));
 }
 
 TimerQueue::~TimerQueue() = default;
 
-int TimerQueue::fd() const { return state_->timer_fd.get(); }
+int TimerQueue::fd() const {
+  return state_->timer_fd.get();
+}
 
 TimerId TimerQueue::add(Clock::duration delay, Callback callback) {
   State& s = *state_;
@@ -90,7 +91,9 @@ std::size_t TimerQueue::on_readable() {
 }
 // [/snippet timer-fire]
 
-std::size_t TimerQueue::pending() const { return state_->by_deadline.size(); }
+std::size_t TimerQueue::pending() const {
+  return state_->by_deadline.size();
+}
 
 std::optional<TimerQueue::Clock::time_point> TimerQueue::next_deadline() const {
   if (state_->by_deadline.empty()) return std::nullopt;

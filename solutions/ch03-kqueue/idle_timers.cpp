@@ -55,6 +55,8 @@ int IdleTimers::expired(const struct kevent& ev) {
   return fd;
 }
 
-std::size_t IdleTimers::watched() const { return state_->watched.size(); }
+std::size_t IdleTimers::watched() const {
+  return state_->watched.size();
+}
 
 }  // namespace evq::kq::lab

@@ -63,8 +63,14 @@ std::size_t SizedWriter::on_writable(const struct kevent& ev) {
   return static_cast<std::size_t>(n);
 }
 
-std::size_t SizedWriter::queued() const { return state_->queue.size(); }
-bool SizedWriter::registered() const { return state_->registered; }
-int SizedWriter::error() const { return state_->error; }
+std::size_t SizedWriter::queued() const {
+  return state_->queue.size();
+}
+bool SizedWriter::registered() const {
+  return state_->registered;
+}
+int SizedWriter::error() const {
+  return state_->error;
+}
 
 }  // namespace evq::kq::lab

@@ -9,7 +9,9 @@
 
 namespace evq::iocp::test {
 
-inline bool on_wine() { return evq::wine_version().has_value(); }
+inline bool on_wine() {
+  return evq::wine_version().has_value();
+}
 
 inline std::string host_name() {
   auto wine = evq::wine_version();

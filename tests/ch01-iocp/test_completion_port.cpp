@@ -60,7 +60,8 @@ TEST_CASE("a timed-out get is told apart from a failed I/O") {
   REQUIRE(::CancelIoEx(pair.server.handle(), &overlapped));
 
   evq::iocp::GetResult failed = port.get(kWait);
-  REQUIRE_MESSAGE(failed.status == GetStatus::failed, "got ", std::string(evq::iocp::to_string(failed.status)));
+  REQUIRE_MESSAGE(failed.status == GetStatus::failed, "got ",
+                  std::string(evq::iocp::to_string(failed.status)));
   CHECK(failed.has_packet());
   CHECK(failed.packet.key == 5);
   CHECK(failed.packet.overlapped == &overlapped);
@@ -147,7 +148,8 @@ TEST_CASE("closing the port releases a blocked waiter with ERROR_ABANDONED_WAIT_
   }
 }
 
-TEST_CASE("an operation that completes at once still queues its packet, unless FILE_SKIP_COMPLETION_PORT_ON_SUCCESS") {
+TEST_CASE(
+    "an operation that completes at once still queues its packet, unless FILE_SKIP_COMPLETION_PORT_ON_SUCCESS") {
   evq::WsaSession session;
   CompletionPort port(1);
   evq::SocketPair pair = evq::socket_pair();
@@ -211,8 +213,9 @@ TEST_CASE("get and get_many with a timeout of any length wait for the packet, ne
     });
     evq::iocp::GetResult r = port.get(timeout);
     poster.join();
-    CHECK_MESSAGE(r.status == GetStatus::completed, "get(" << timeout.count() << " ms) should wait for the post; it "
-                                                          << "returned " << evq::iocp::to_string(r.status));
+    CHECK_MESSAGE(r.status == GetStatus::completed, "get(" << timeout.count()
+                                                           << " ms) should wait for the post; it "
+                                                           << "returned " << evq::iocp::to_string(r.status));
     std::thread poster2([&] {
       std::this_thread::sleep_for(50ms);
       port.post(2);

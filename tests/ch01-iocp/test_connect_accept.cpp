@@ -88,10 +88,12 @@ TEST_CASE("ConnectEx to a port nobody listens on completes with a failure packet
     return;
   }
   evq::iocp::GetResult r = port.get(evq::test::kDeadline);
-  MESSAGE("host: ", evq::iocp::test::host_name(), ": ConnectEx to a closed port: ",
-          std::string(evq::iocp::to_string(r.status)), ", ", r.error.message());
+  MESSAGE("host: ", evq::iocp::test::host_name(),
+          ": ConnectEx to a closed port: ", std::string(evq::iocp::to_string(r.status)), ", ",
+          r.error.message());
   REQUIRE(r.status == GetStatus::failed);
   CHECK(r.packet.overlapped == &op);
   // Windows reports ERROR_CONNECTION_REFUSED (1225) through the packet; WSAECONNREFUSED is its WinSock twin.
-  CHECK((r.error == evq::win32_code(ERROR_CONNECTION_REFUSED) || r.error == evq::win32_code(WSAECONNREFUSED)));
+  CHECK(
+      (r.error == evq::win32_code(ERROR_CONNECTION_REFUSED) || r.error == evq::win32_code(WSAECONNREFUSED)));
 }

@@ -55,8 +55,9 @@ TEST_CASE("a client that resets mid-stream is dropped and the others are still s
   bool dropped = evq::test::wait_until([&] { return server.open_connections() == 0; });
   CHECK_MESSAGE(dropped, "the server still holds the reset connection");
   evq::iocp::EchoStats after_reset = server.stats();
-  MESSAGE("host: ", evq::iocp::test::host_name(), ": after the reset, closed_error = ",
-          after_reset.closed_error, ", closed_clean = ", after_reset.closed_clean);
+  MESSAGE("host: ", evq::iocp::test::host_name(),
+          ": after the reset, closed_error = ", after_reset.closed_error,
+          ", closed_clean = ", after_reset.closed_clean);
   if (evq::iocp::test::on_wine()) {
     // Measured on Wine 8: now and then the RST reaches the pending WSARecv as end of stream (0 bytes)
     // instead of an error (see the notes). Either way the connection must be gone, exactly once.
@@ -90,7 +91,8 @@ TEST_CASE("a client that connects and leaves at once is closed cleanly") {
   evq::WsaSession session;
   EchoServer server;
   { evq::UniqueSocket quick = evq::connect_loopback_socket(server.port()); }
-  CHECK(evq::test::wait_until([&] { return server.stats().accepted == 1 && server.open_connections() == 0; }));
+  CHECK(
+      evq::test::wait_until([&] { return server.stats().accepted == 1 && server.open_connections() == 0; }));
   CHECK(server.stats().closed_clean == 1);
   evq::iocp::EchoClientReport report = evq::iocp::run_echo_clients(server.port(), 2, 3);
   CHECK(report.clients_ok == 2);

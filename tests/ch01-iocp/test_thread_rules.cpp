@@ -40,8 +40,8 @@ TEST_CASE("waiting threads are released LIFO on Windows (Wine 8: FIFO)") {
     attempts += (attempts.empty() ? "" : " ") + to_text(order);
     matched = order == expected;
   }
-  MESSAGE("host: ", evq::iocp::test::host_name(), ": release order ", attempts, " (expected here: ",
-          to_text(expected), "; the documented LIFO order is [C, B, A])");
+  MESSAGE("host: ", evq::iocp::test::host_name(), ": release order ", attempts,
+          " (expected here: ", to_text(expected), "; the documented LIFO order is [C, B, A])");
   CHECK_MESSAGE(matched, "release order ", attempts, ", expected ", to_text(expected), " on ",
                 evq::iocp::test::host_name());
 }

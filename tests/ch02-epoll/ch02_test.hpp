@@ -20,10 +20,14 @@ inline std::vector<Event> wait_events(Poll& poll, std::chrono::milliseconds time
 }
 
 // Waits (up to the test deadline) for the first batch of events.
-inline std::vector<Event> next_events(Poll& poll) { return wait_events(poll, evq::test::kDeadline); }
+inline std::vector<Event> next_events(Poll& poll) {
+  return wait_events(poll, evq::test::kDeadline);
+}
 
 // Only looks: what is ready right now, without blocking.
-inline std::vector<Event> ready_now(Poll& poll) { return wait_events(poll, 0ms); }
+inline std::vector<Event> ready_now(Poll& poll) {
+  return wait_events(poll, 0ms);
+}
 
 inline std::string names(const std::vector<Event>& events) {
   std::string text = "[";

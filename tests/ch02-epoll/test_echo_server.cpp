@@ -23,17 +23,26 @@ namespace servers {
 struct LevelTriggered {
   static constexpr const char* name = "level-triggered";
   using Server = EchoServer;
-  static auto make() { return std::make_unique<EchoServer>(listen_loopback(), EchoServerOptions{.trigger = Trigger::level, .buffer_size = 4096}); }
+  static auto make() {
+    return std::make_unique<EchoServer>(listen_loopback(),
+                                        EchoServerOptions{.trigger = Trigger::level, .buffer_size = 4096});
+  }
 };
 struct EdgeTriggered {
   static constexpr const char* name = "edge-triggered";
   using Server = EchoServer;
-  static auto make() { return std::make_unique<EchoServer>(listen_loopback(), EchoServerOptions{.trigger = Trigger::edge, .buffer_size = 4096}); }
+  static auto make() {
+    return std::make_unique<EchoServer>(listen_loopback(),
+                                        EchoServerOptions{.trigger = Trigger::edge, .buffer_size = 4096});
+  }
 };
 struct OneshotThreads {
   static constexpr const char* name = "EPOLLONESHOT, 3 threads";
   using Server = OneshotEchoServer;
-  static auto make() { return std::make_unique<OneshotEchoServer>(listen_loopback(), OneshotEchoServerOptions{.threads = 3, .buffer_size = 4096}); }
+  static auto make() {
+    return std::make_unique<OneshotEchoServer>(listen_loopback(),
+                                               OneshotEchoServerOptions{.threads = 3, .buffer_size = 4096});
+  }
 };
 
 // Runs a server on its own thread for the scope's lifetime; stops and joins it at the end.
@@ -56,10 +65,12 @@ std::string report(const EchoLoadResult& r) {
 }  // namespace servers
 using namespace servers;
 
-TEST_CASE_TEMPLATE("echo round trip with many concurrent clients", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+TEST_CASE_TEMPLATE("echo round trip with many concurrent clients", Kind, LevelTriggered, EdgeTriggered,
+                   OneshotThreads) {
   INFO(Kind::name);
   Running<Kind> running;
-  EchoLoadResult r = run_echo_clients({.port = running.server->port(), .clients = 50, .messages = 20, .message_size = 100});
+  EchoLoadResult r =
+      run_echo_clients({.port = running.server->port(), .clients = 50, .messages = 20, .message_size = 100});
   CHECK_MESSAGE(r.ok(), report(r));
   CHECK(r.clients_ok == 50);
   CHECK(r.bytes_verified == 50u * 20u * 100u);
@@ -70,15 +81,18 @@ TEST_CASE_TEMPLATE("echo round trip with many concurrent clients", Kind, LevelTr
   CHECK(s.bytes_echoed == 50u * 20u * 100u);
 }
 
-TEST_CASE_TEMPLATE("messages larger than the server's buffer are echoed whole, over several reads and writes", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+TEST_CASE_TEMPLATE("messages larger than the server's buffer are echoed whole, over several reads and writes",
+                   Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
   INFO(Kind::name);
   Running<Kind> running;
-  EchoLoadResult r = run_echo_clients({.port = running.server->port(), .clients = 4, .messages = 5, .message_size = 60000});
+  EchoLoadResult r =
+      run_echo_clients({.port = running.server->port(), .clients = 4, .messages = 5, .message_size = 60000});
   CHECK_MESSAGE(r.ok(), report(r));
   CHECK(r.bytes_verified == 4u * 5u * 60000u);
 }
 
-TEST_CASE_TEMPLATE("a client that stops reading makes the server wait for EPOLLOUT, then every byte arrives", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+TEST_CASE_TEMPLATE("a client that stops reading makes the server wait for EPOLLOUT, then every byte arrives",
+                   Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
   INFO(Kind::name);
   Running<Kind> running;
   UniqueFd client = connect_loopback(running.server->port());
@@ -131,20 +145,23 @@ TEST_CASE("both triggers serve over IPv6 loopback too") {
   for (Trigger trigger : {Trigger::level, Trigger::edge}) {
     std::unique_ptr<EchoServer> server;
     try {
-      server = std::make_unique<EchoServer>(listen_loopback(Family::v6), EchoServerOptions{.trigger = trigger});
+      server =
+          std::make_unique<EchoServer>(listen_loopback(Family::v6), EchoServerOptions{.trigger = trigger});
     } catch (const std::system_error& e) {
       MESSAGE("no IPv6 loopback on this machine (" << e.what() << "): the IPv4 tests stand alone");
       return;
     }
     std::jthread t([&] { server->run(); });
-    EchoLoadResult r = run_echo_clients({.port = server->port(), .clients = 3, .messages = 3, .family = Family::v6});
+    EchoLoadResult r =
+        run_echo_clients({.port = server->port(), .clients = 3, .messages = 3, .family = Family::v6});
     server->stop();
     t.join();
     CHECK_MESSAGE(r.ok(), report(r));
   }
 }
 
-TEST_CASE_TEMPLATE("a peer that resets mid-stream: the server survives, serves others, leaks no fd", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+TEST_CASE_TEMPLATE("a peer that resets mid-stream: the server survives, serves others, leaks no fd", Kind,
+                   LevelTriggered, EdgeTriggered, OneshotThreads) {
   INFO(Kind::name);
   Running<Kind> running;
   int baseline = evq::test::open_fd_count();
@@ -173,7 +190,8 @@ TEST_CASE_TEMPLATE("a peer that resets mid-stream: the server survives, serves o
   CHECK_MESSAGE(r.ok(), "after the resets: " << report(r));
 }
 
-TEST_CASE_TEMPLATE("a client that half-closes at once, or sends arbitrary bytes, is served and closed", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+TEST_CASE_TEMPLATE("a client that half-closes at once, or sends arbitrary bytes, is served and closed", Kind,
+                   LevelTriggered, EdgeTriggered, OneshotThreads) {
   INFO(Kind::name);
   Running<Kind> running;
   SUBCASE("half-close before sending anything: the server closes too") {
@@ -192,11 +210,15 @@ TEST_CASE_TEMPLATE("a client that half-closes at once, or sends arbitrary bytes,
   }
 }
 
-TEST_CASE_TEMPLATE("stop() before run() makes run() return at once", Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
+TEST_CASE_TEMPLATE("stop() before run() makes run() return at once", Kind, LevelTriggered, EdgeTriggered,
+                   OneshotThreads) {
   auto server = Kind::make();
   server->stop();
   std::atomic<bool> returned{false};
-  std::jthread t([&] { server->run(); returned = true; });
+  std::jthread t([&] {
+    server->run();
+    returned = true;
+  });
   CHECK(evq::test::wait_until([&] { return returned.load(); }));
 }
 

@@ -21,7 +21,8 @@ std::uint32_t wait_for_bits(Poll& poll, std::uint32_t bits) {
 }
 }  // namespace
 
-TEST_CASE("EPOLLRDHUP reports a half-close, and the data before it is still readable and we can still write") {
+TEST_CASE(
+    "EPOLLRDHUP reports a half-close, and the data before it is still readable and we can still write") {
   Poll poll;
   TcpPair pair = tcp_pair();
   set_nonblocking(pair.server.get());

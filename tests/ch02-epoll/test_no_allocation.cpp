@@ -22,11 +22,21 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t size) {
+  return ::operator new(size);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 using namespace evq;
 using namespace evq::epoll;
@@ -42,7 +52,8 @@ std::size_t server_allocations(Trigger trigger, int messages) {
     server.run();
     counted = allocations_on_this_thread - before;
   });
-  EchoLoadResult r = run_echo_clients({.port = server.port(), .clients = 8, .messages = messages, .message_size = 200});
+  EchoLoadResult r =
+      run_echo_clients({.port = server.port(), .clients = 8, .messages = messages, .message_size = 200});
   server.stop();
   thread.join();
   REQUIRE_MESSAGE(r.ok(), (r.errors.empty() ? "" : r.errors.front()));

@@ -45,7 +45,8 @@ TEST_CASE("write_some to a reset peer fails with EPIPE or ECONNRESET, and no SIG
   pair.client.reset();
   std::byte b[16]{};
   IoResult w;
-  REQUIRE(evq::test::wait_until([&] { return (w = write_some(pair.server.get(), b)).status == IoResult::Status::failed; }));
+  REQUIRE(evq::test::wait_until(
+      [&] { return (w = write_some(pair.server.get(), b)).status == IoResult::Status::failed; }));
   CHECK((w.error == std::errc::broken_pipe || w.error == std::errc::connection_reset));
 }
 
@@ -102,8 +103,9 @@ TEST_CASE("try_accept out of descriptors answers machine_full, and the connectio
   UniqueFd client = connect_loopback(local_port(listener.get()));
   OutOfDescriptors full;
   AcceptResult a = try_accept(listener.get());
-  REQUIRE_MESSAGE(a.status == AcceptResult::Status::machine_full,
-                  "with no descriptor left, accept4 fails with EMFILE: that is machine_full, not an exception");
+  REQUIRE_MESSAGE(
+      a.status == AcceptResult::Status::machine_full,
+      "with no descriptor left, accept4 fails with EMFILE: that is machine_full, not an exception");
   CHECK(a.error == std::errc::too_many_files_open);
   full.free_one();  // one descriptor frees up: the same connection is still there to take
   a = try_accept(listener.get());
@@ -123,7 +125,8 @@ TEST_CASE("AcceptPause: one episode per run of failures, one retry at a time, ev
   CHECK_FALSE_MESSAGE(pause.take_retry(t0 + 50ms), "no retry before 100 ms");
   CHECK_MESSAGE(pause.take_retry(t0 + 100ms), "the retry is due after 100 ms");
   CHECK_FALSE_MESSAGE(pause.take_retry(t0 + 200ms), "only one caller takes a retry");
-  CHECK_FALSE_MESSAGE(pause.time_left(t0 + 200ms).has_value(), "while a retry is out, no timeout is asked for");
+  CHECK_FALSE_MESSAGE(pause.time_left(t0 + 200ms).has_value(),
+                      "while a retry is out, no timeout is asked for");
   CHECK_FALSE_MESSAGE(pause.begin(full, t0 + 200ms), "a failed retry is the same episode, not a new one");
   CHECK(pause.time_left(t0 + 250ms) == 50ms);
   CHECK(pause.end() == 1);  // the episode took one retry

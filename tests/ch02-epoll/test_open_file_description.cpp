@@ -10,7 +10,8 @@ using namespace evq;
 using namespace evq::epoll;
 using namespace evq::epoll::test;
 
-TEST_CASE("events keep coming for a closed fd whose file was dup'd: epoll watches the open file description") {
+TEST_CASE(
+    "events keep coming for a closed fd whose file was dup'd: epoll watches the open file description") {
   Poll poll;
   TcpPair pair = tcp_pair();
   int registered = pair.server.get();

@@ -130,7 +130,8 @@ TEST_CASE("Poll::wait with a timeout of any length waits for the event, never wr
     Events events(4);
     std::size_t n = poll.wait(events, timeout);
     writer.join();
-    CHECK_MESSAGE(n == 1, "a wait of " << timeout.count() << " ms should last until the data arrives; it returned "
-                                       << n << " events");
+    CHECK_MESSAGE(n == 1, "a wait of " << timeout.count()
+                                       << " ms should last until the data arrives; it returned " << n
+                                       << " events");
   }
 }

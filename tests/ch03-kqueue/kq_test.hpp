@@ -21,11 +21,12 @@ using namespace std::chrono_literals;
 #else
 #define EVQ_KQ_DIALECT_NAME "the system's"
 #endif
-#define EVQ_KQ_PLATFORM_NOTE()                                                              \
-  do {                                                                                     \
-    if (::evq::kq::kEmulated)                                                              \
-      MESSAGE("running on the project's kqueue EMULATION over epoll (Linux), not a real kqueue; " \
-              "its <sys/event.h> is the " EVQ_KQ_DIALECT_NAME " dialect");                  \
+#define EVQ_KQ_PLATFORM_NOTE()                                                                \
+  do {                                                                                        \
+    if (::evq::kq::kEmulated)                                                                 \
+      MESSAGE(                                                                                \
+          "running on the project's kqueue EMULATION over epoll (Linux), not a real kqueue; " \
+          "its <sys/event.h> is the " EVQ_KQ_DIALECT_NAME " dialect");                        \
   } while (0)
 
 // What is pending right now (a zero timeout: never blocks).
@@ -41,7 +42,8 @@ inline std::optional<struct kevent> wait_for(Kqueue& kq, uintptr_t ident, short 
   auto until = std::chrono::steady_clock::now() + deadline;
   std::vector<struct kevent> events(32);
   while (std::chrono::steady_clock::now() < until) {
-    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(until - std::chrono::steady_clock::now());
     std::size_t n = kq.wait(events, std::max(left, std::chrono::nanoseconds(0)));
     for (std::size_t i = 0; i < n; ++i)
       if (events[i].ident == ident && events[i].filter == filter) return events[i];
@@ -67,7 +69,9 @@ inline std::int64_t answer(Kqueue& kq, struct kevent change) {
   return reply.data;
 }
 
-inline uintptr_t id(int fd) { return static_cast<uintptr_t>(fd); }
+inline uintptr_t id(int fd) {
+  return static_cast<uintptr_t>(fd);
+}
 
 // Returns once a timer of `delay_ms`, armed now on a kqueue of its own, has fired: every timer armed
 // before this call with a shorter delay has then expired too (both run on the monotonic clock). This

@@ -51,7 +51,8 @@ TEST_CASE("EVFILT_READ data on a listening socket counts the connections waiting
                   return seen == 3;
                 }),
                 "three connections wait, data said " << seen);
-  if (kEmulated) MESSAGE("emulation: the count comes from TCP_INFO (tcpi_unacked holds a listener's accept queue length)");
+  if (kEmulated)
+    MESSAGE("emulation: the count comes from TCP_INFO (tcpi_unacked holds a listener's accept queue length)");
   evq::UniqueFd first = evq::accept_connection(listener.get(), true);
   REQUIRE(first);
   auto ev = wait_for(kq, id(listener.get()), EVFILT_READ);
@@ -68,7 +69,9 @@ TEST_CASE("EVFILT_WRITE data is the room in a socket's send buffer: quiet when f
   auto empty = wait_for(kq, id(pair.client.get()), EVFILT_WRITE);
   REQUIRE(empty);
   CHECK_MESSAGE(empty->data > 0, "an idle socket has room to write");
-  if (kEmulated) MESSAGE("emulation: data = SO_SNDBUF - SIOCOUTQ (Linux doubles SO_SNDBUF for bookkeeping, so it is an estimate)");
+  if (kEmulated)
+    MESSAGE(
+        "emulation: data = SO_SNDBUF - SIOCOUTQ (Linux doubles SO_SNDBUF for bookkeeping, so it is an estimate)");
   // Fill the send buffer (the peer does not read) until the socket refuses more.
   std::string chunk(64 * 1024, 'x');
   std::size_t written = 0;
@@ -93,7 +96,8 @@ TEST_CASE("EVFILT_WRITE data is the room in a socket's send buffer: quiet when f
   }));
   CHECK(ev->data > 0);
   if (kEmulated)
-    MESSAGE("emulation: room was " << empty->data << " before, " << ev->data
+    MESSAGE("emulation: room was "
+            << empty->data << " before, " << ev->data
             << " after; Linux grows a busy socket's send buffer by itself, so the two are not compared");
 }
 
@@ -146,10 +150,12 @@ TEST_CASE("a reset peer gives EV_EOF with the socket error (ECONNRESET) in fflag
     ev = wait_for(kq, id(pair.server.get()), EVFILT_READ, 100ms);
     return ev && (ev->flags & EV_EOF);
   }));
-  CHECK_MESSAGE(ev->fflags == static_cast<unsigned>(ECONNRESET), "fflags carries the error: " << describe(*ev));
+  CHECK_MESSAGE(ev->fflags == static_cast<unsigned>(ECONNRESET),
+                "fflags carries the error: " << describe(*ev));
   if (kEmulated)
-    MESSAGE("emulation: Linux clears SO_ERROR when it is read; the emulation reads it once and keeps it, "
-            "so a later recv() returns 0 rather than ECONNRESET");
+    MESSAGE(
+        "emulation: Linux clears SO_ERROR when it is read; the emulation reads it once and keeps it, "
+        "so a later recv() returns 0 rather than ECONNRESET");
   auto again = wait_for(kq, id(pair.server.get()), EVFILT_READ);
   REQUIRE(again);
   CHECK_MESSAGE(again->fflags == static_cast<unsigned>(ECONNRESET), "the error stays with the EOF");

@@ -20,7 +20,8 @@ namespace {
 struct RunningServer {
   EchoServer server;
   std::thread loop;
-  RunningServer() : loop([this] { server.run(std::chrono::steady_clock::now() + std::chrono::seconds(60)); }) {}
+  RunningServer()
+      : loop([this] { server.run(std::chrono::steady_clock::now() + std::chrono::seconds(60)); }) {}
   EchoStats finish() {
     server.stop();
     loop.join();
@@ -35,7 +36,9 @@ struct RunningServer {
 using namespace std::chrono_literals;
 
 // Every blocking read in these tests has a deadline.
-void set_receive_timeout(int fd) { evq::set_receive_timeout(fd, 10'000); }
+void set_receive_timeout(int fd) {
+  evq::set_receive_timeout(fd, 10'000);
+}
 
 }  // namespace
 
@@ -51,7 +54,8 @@ TEST_CASE("echo: 32 clients of 50 round trips each all get their own bytes back"
           evq::UniqueFd fd = evq::connect_loopback(s.port());
           set_receive_timeout(fd.get());
           for (int m = 0; m < 50; ++m) {
-            std::string text(static_cast<std::size_t>(1 + (c * 31 + m * 7) % 200), static_cast<char>('a' + c % 26));
+            std::string text(static_cast<std::size_t>(1 + (c * 31 + m * 7) % 200),
+                             static_cast<char>('a' + c % 26));
             evq::write_all(fd.get(), text);
             if (evq::read_exact(fd.get(), text.size()) != text) ++wrong;
           }
@@ -79,7 +83,8 @@ TEST_CASE("echo: a megabyte of binary bytes comes back whole (the EVFILT_WRITE p
   std::thread reader([&] { echoed = evq::read_exact(fd.get(), payload.size()); });
   evq::write_all(fd.get(), payload);  // the server cannot echo it all at once: it must wait to write
   reader.join();
-  CHECK_MESSAGE(echoed.size() == payload.size(), "got " << echoed.size() << " of " << payload.size() << " bytes");
+  CHECK_MESSAGE(echoed.size() == payload.size(),
+                "got " << echoed.size() << " of " << payload.size() << " bytes");
   CHECK(echoed == payload);
 }
 

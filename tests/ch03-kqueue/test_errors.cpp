@@ -92,11 +92,13 @@ TEST_CASE("bad timer values are refused with EINVAL") {
   // Two units at once are a contradiction where both are flags (FreeBSD: NOTE_MSECONDS is 0x2).
   CHECK(answer(kq, change(1, EVFILT_TIMER, EV_ADD, NOTE_SECONDS | NOTE_MSECONDS, 5)) == EINVAL);
 #else
-  MESSAGE("no NOTE_MSECONDS on this system (macOS: milliseconds are the default unit), so there is no "
-          "pair of unit flags to refuse; NOTE_SECONDS | NOTE_USECONDS stands in");
+  MESSAGE(
+      "no NOTE_MSECONDS on this system (macOS: milliseconds are the default unit), so there is no "
+      "pair of unit flags to refuse; NOTE_SECONDS | NOTE_USECONDS stands in");
   CHECK(answer(kq, change(1, EVFILT_TIMER, EV_ADD, NOTE_SECONDS | NOTE_USECONDS, 5)) == EINVAL);
 #endif
-  CHECK_MESSAGE(answer(kq, change(1, EVFILT_TIMER, EV_DELETE)) == ENOENT, "the refused timers were not added");
+  CHECK_MESSAGE(answer(kq, change(1, EVFILT_TIMER, EV_DELETE)) == ENOENT,
+                "the refused timers were not added");
 }
 
 TEST_CASE("kevent() on something that is not a kqueue, or on a closed one, fails with EBADF") {
@@ -159,11 +161,12 @@ TEST_CASE("closed kqueues give back their descriptors") {
   }
   { Kqueue last; }
   if (kEmulated)
-    MESSAGE("emulation: close() cannot be intercepted, so a closed kqueue's timerfds and eventfd are "
-            "freed when the next kqueue() is made (or its number is used again)");
+    MESSAGE(
+        "emulation: close() cannot be intercepted, so a closed kqueue's timerfds and eventfd are "
+        "freed when the next kqueue() is made (or its number is used again)");
   CHECK_MESSAGE(evq::test::open_fd_count() <= before + 1,
-                "20 kqueues with 5 timers each were closed; descriptors open before: " << before
-                    << ", now: " << evq::test::open_fd_count());
+                "20 kqueues with 5 timers each were closed; descriptors open before: "
+                    << before << ", now: " << evq::test::open_fd_count());
 }
 
 // FreeBSD's kqueue(2): a kqueue descriptor is readable while events are pending on it, so a kqueue can
@@ -179,7 +182,8 @@ TEST_CASE("a kqueue watched by another kqueue: fires on a real kqueue, refused b
   if (kEmulated) {
 #ifdef EVQ_KQUEUE_EMULATION
     MESSAGE("emulation: a kqueue in a kqueue is refused: " << std::string(kqueue_emulation_why()));
-    CHECK_MESSAGE(err == EINVAL, "the emulation must refuse it (not accept one that never fires); got " << err);
+    CHECK_MESSAGE(err == EINVAL,
+                  "the emulation must refuse it (not accept one that never fires); got " << err);
     CHECK(std::strstr(kqueue_emulation_why(), "kqueue") != nullptr);
 #endif
     return;

@@ -153,11 +153,12 @@ TEST_CASE("EV_RECEIPT answers every change with an EV_ERROR entry, data 0 on suc
   CHECK(count_pending(f.kq, f.server(), EVFILT_READ) == 1);
 }
 
-TEST_CASE("a failed change without EV_RECEIPT comes back as an EV_ERROR entry, or fails kevent without room") {
+TEST_CASE(
+    "a failed change without EV_RECEIPT comes back as an EV_ERROR entry, or fails kevent without room") {
   EVQ_KQ_PLATFORM_NOTE();
   Kqueue kq;
   const struct kevent bad = change(12345, EVFILT_USER, EV_DELETE);
-  struct kevent out[2] {};
+  struct kevent out[2]{};
   std::size_t n = kq.kevent(std::span(&bad, 1), out, 0ns);
   REQUIRE(n == 1);
   CHECK((out[0].flags & EV_ERROR));
@@ -317,7 +318,8 @@ TEST_CASE("EV_CLEAR added while two threads wait: one delivery, not one per wait
     if (delivered > 1) ++duplicated;
     if (delivered == 0) ++missing;
   }
-  CHECK_MESSAGE(duplicated == 0, "an EV_CLEAR event reached both waiting threads in " << duplicated << " of "
-                                                                                   << kRounds << " rounds");
-  CHECK_MESSAGE(missing == 0, "the event reached no waiting thread in " << missing << " of " << kRounds << " rounds");
+  CHECK_MESSAGE(duplicated == 0, "an EV_CLEAR event reached both waiting threads in "
+                                     << duplicated << " of " << kRounds << " rounds");
+  CHECK_MESSAGE(missing == 0,
+                "the event reached no waiting thread in " << missing << " of " << kRounds << " rounds");
 }

@@ -12,7 +12,6 @@
 using namespace evq::kq;
 using namespace evq::kq::test;
 
-
 TEST_CASE("a periodic EVFILT_TIMER keeps firing, and stays registered") {
   EVQ_KQ_PLATFORM_NOTE();
   Kqueue kq;
@@ -21,7 +20,8 @@ TEST_CASE("a periodic EVFILT_TIMER keeps firing, and stays registered") {
     auto ev = wait_for(kq, 7, EVFILT_TIMER);
     REQUIRE_MESSAGE(ev, "tick " << i << " never came");
     CHECK(ev->data >= 1);
-    CHECK_MESSAGE((ev->flags & EV_CLEAR), "a timer always behaves as EV_CLEAR, and says so: " << describe(*ev));
+    CHECK_MESSAGE((ev->flags & EV_CLEAR),
+                  "a timer always behaves as EV_CLEAR, and says so: " << describe(*ev));
   }
   CHECK(answer(kq, change(7, EVFILT_TIMER, EV_DELETE)) == 0);
 }
@@ -93,7 +93,8 @@ TEST_CASE("an EVFILT_USER event fires only when triggered, and without EV_CLEAR 
                                    change(2, EVFILT_USER, 0, NOTE_TRIGGER)};
   kq.apply(trigger);
   auto count = [](const std::vector<struct kevent>& events, uintptr_t ident) {
-    return std::count_if(events.begin(), events.end(), [&](const struct kevent& e) { return e.ident == ident; });
+    return std::count_if(events.begin(), events.end(),
+                         [&](const struct kevent& e) { return e.ident == ident; });
   };
   auto first = pending(kq);
   CHECK(count(first, 1) == 1);
@@ -160,12 +161,15 @@ TEST_CASE("two threads blocked in one kqueue are both released by two triggers")
 
 namespace {
 std::atomic<int> g_signals{0};
-void count_signal(int) { ++g_signals; }
+void count_signal(int) {
+  ++g_signals;
+}
 }  // namespace
 
 TEST_CASE("a signal interrupts a waiting kevent() with EINTR") {
   EVQ_KQ_PLATFORM_NOTE();
-  struct sigaction action {}, old {};
+  struct sigaction action {
+  }, old{};
   action.sa_handler = count_signal;  // no SA_RESTART: the wait must give up, as kevent(2) says
   sigemptyset(&action.sa_mask);
   REQUIRE(::sigaction(SIGUSR1, &action, &old) == 0);
@@ -207,6 +211,7 @@ TEST_CASE("a wait with a timeout of any length lasts until the event, never wrap
     struct kevent ev {};
     std::size_t n = kq.wait(std::span(&ev, 1), timeout);
     trigger.join();
-    CHECK_MESSAGE(n == 1, "a wait of " << timeout.count() << " ns should last until the trigger; it returned " << n);
+    CHECK_MESSAGE(n == 1,
+                  "a wait of " << timeout.count() << " ns should last until the trigger; it returned " << n);
   }
 }

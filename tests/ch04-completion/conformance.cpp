@@ -41,7 +41,9 @@ std::size_t stray_completions(CompletionQueue& queue) {
   return total;
 }
 
-std::span<std::byte> bytes_of(std::string& s) { return std::as_writable_bytes(std::span(s)); }
+std::span<std::byte> bytes_of(std::string& s) {
+  return std::as_writable_bytes(std::span(s));
+}
 
 struct SocketsReady {
   SocketsReady() { loopback::init(); }
@@ -51,9 +53,9 @@ const SocketsReady sockets_ready;
 }  // namespace
 
 #define CONFORMANCE_CASE(name) TEST_CASE_TEMPLATE(name, Q, EVQ_CONFORMANCE_BACKEND)
-#define OPEN_QUEUE_OR_SKIP()            \
-  auto queue_ptr = open_or_skip<Q>();   \
-  if (!queue_ptr) return;               \
+#define OPEN_QUEUE_OR_SKIP()          \
+  auto queue_ptr = open_or_skip<Q>(); \
+  if (!queue_ptr) return;             \
   CompletionQueue& queue = *queue_ptr
 
 // [snippet test-lent-buffer]
@@ -241,8 +243,8 @@ CONFORMANCE_CASE("a cancel that loses the race reports the operation's real resu
   queue.cancel(pair.server.get());
   auto done = reap(queue, 1);
   REQUIRE(done.size() == 1);
-  CHECK_MESSAGE(!done[0].error, "the read had its data before cancel ran, yet completed with: "
-                                    << done[0].error.message());
+  CHECK_MESSAGE(!done[0].error,
+                "the read had its data before cancel ran, yet completed with: " << done[0].error.message());
   CHECK(done[0].bytes == 4);
   CHECK(buffer.substr(0, 4) == "data");
   CHECK(stray_completions(queue) == 0);
@@ -304,7 +306,8 @@ CONFORMANCE_CASE("accept completes once for each of many pending connections") {
   Listener listener = loopback::listen(kClients * 2);
   queue.attach(listener.socket.get());
   std::vector<OwnedSocket> clients;
-  for (int i = 0; i < kClients; ++i) clients.push_back(loopback::connect(listener.port));  // all queued in the backlog
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(loopback::connect(listener.port));  // all queued in the backlog
   for (int i = 0; i < kClients; ++i) queue.accept(listener.socket.get(), static_cast<UserData>(100 + i));
   auto done = reap(queue, kClients);
   REQUIRE(done.size() == kClients);
@@ -370,8 +373,7 @@ CONFORMANCE_CASE("an operation on a socket that was never attached is a clear er
   std::string buffer(8, '.');
   // The message says what to do about it, on every backend.
   CHECK_THROWS_WITH_AS(queue.read(pair.server.get(), bytes_of(buffer), 1),
-                       doctest::Contains("call attach first"),
-                       std::invalid_argument);
+                       doctest::Contains("call attach first"), std::invalid_argument);
   queue.attach(pair.server.get());
   CHECK_THROWS_WITH_AS(queue.attach(pair.server.get()), doctest::Contains("already attached"),
                        std::invalid_argument);

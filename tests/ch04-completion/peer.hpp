@@ -22,7 +22,7 @@ using loopback::reset_on_close;
 using loopback::send_all;
 
 OwnedSocket accept_blocking(NativeSocket listener);  // with a receive timeout set, like every test socket
-OwnedSocket new_tcp_socket();  // unconnected, for the queue's connect()
+OwnedSocket new_tcp_socket();                        // unconnected, for the queue's connect()
 // client: the test's side, with the receive timeout; server: the side the queue under test gets.
 Pair tcp_pair();
 // A loopback port that refuses connections (was just listened on, then closed).

@@ -13,7 +13,9 @@ OwnedSocket accept_blocking(NativeSocket listener) {
   return owned;
 }
 
-OwnedSocket new_tcp_socket() { return evq::overlapped_tcp_socket(); }
+OwnedSocket new_tcp_socket() {
+  return evq::overlapped_tcp_socket();
+}
 
 Pair tcp_pair() {
   Pair p = loopback::connected_pair();

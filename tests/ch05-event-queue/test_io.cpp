@@ -42,8 +42,8 @@ TEST_CASE("a read on an associated socket completes into the port with the socke
     PortIo io(port, backend);
     peer::Pair pair = peer::connected_pair();
     std::vector<std::byte> buffer(64);
-    io.associate(pair.server.get(), 77);          // CreateIoCompletionPort(socket, port, 77)
-    io.read(pair.server.get(), buffer, 5);        // WSARecv with "OVERLAPPED" 5
+    io.associate(pair.server.get(), 77);    // CreateIoCompletionPort(socket, port, 77)
+    io.read(pair.server.get(), buffer, 5);  // WSARecv with "OVERLAPPED" 5
     loopback::send_all(pair.client.get(), "abc");
     evq::port::GetResult r = port.get(kDeadline);
     REQUIRE(r.got());
@@ -161,8 +161,10 @@ TEST_CASE("the echo server survives peers that reset, half-close or vanish, and 
     return server.open_connections() == 0 && st.closed == st.accepted;
   }));
   auto stats = server.stats();
-  MESSAGE("of 20 resetting peers the server saw ", stats.accepted - 2, " (the others were reset before "
-          "they were accepted); ", stats.reset, " connections ended with an error");
+  MESSAGE("of 20 resetting peers the server saw ", stats.accepted - 2,
+          " (the others were reset before "
+          "they were accepted); ",
+          stats.reset, " connections ended with an error");
   CHECK(stats.accepted >= 2);
   CHECK(stats.accepted <= 22);
 }
@@ -205,9 +207,10 @@ TEST_CASE("stress: a million posted packets and socket completions mixed on one 
     });
   for (auto& t : producers) t.join();
   writer.join();
-  REQUIRE_MESSAGE(wait_until([&] { return posted_seen.load() == kPosted && io_bytes.load() == kMessages; }, 100s),
-                  "posted packets seen: ", posted_seen.load(), " of ", kPosted, "; bytes read: ", io_bytes.load(),
-                  " of ", kMessages);
+  REQUIRE_MESSAGE(
+      wait_until([&] { return posted_seen.load() == kPosted && io_bytes.load() == kMessages; }, 100s),
+      "posted packets seen: ", posted_seen.load(), " of ", kPosted, "; bytes read: ", io_bytes.load(), " of ",
+      kMessages);
   port.close();
   for (auto& t : consumers) t.join();
   CHECK(io_failed.load() == 0);

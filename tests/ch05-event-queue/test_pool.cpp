@@ -34,13 +34,16 @@ TEST_CASE("a pool worker that blocks elsewhere is replaced by a waiting one") {
   Port port(1);
   std::atomic<bool> unblock{false};
   std::atomic<int> done{0};
-  ThreadPool pool(port, [&](const Packet& p) {
-    if (p.key == 1) {
-      evq::port::BlockingScope blocking;
-      wait_until([&] { return unblock.load(); });
-    }
-    ++done;
-  }, 2);
+  ThreadPool pool(
+      port,
+      [&](const Packet& p) {
+        if (p.key == 1) {
+          evq::port::BlockingScope blocking;
+          wait_until([&] { return unblock.load(); });
+        }
+        ++done;
+      },
+      2);
   REQUIRE(wait_until([&] { return port.counters().waiting == 2; }));
   port.post(1);
   REQUIRE(wait_until([&] { return port.counters().running == 0 && port.counters().waiting == 1; }));
@@ -52,9 +55,12 @@ TEST_CASE("a pool worker that blocks elsewhere is replaced by a waiting one") {
 
 TEST_CASE("a handler's exception stops its worker and comes back from stop()") {
   Port port(1);
-  ThreadPool pool(port, [](const Packet& p) {
-    if (p.key == 13) throw std::runtime_error("bad packet 13");
-  }, 2);
+  ThreadPool pool(
+      port,
+      [](const Packet& p) {
+        if (p.key == 13) throw std::runtime_error("bad packet 13");
+      },
+      2);
   REQUIRE(wait_until([&] { return port.counters().waiting == 2; }));
   port.post(13);
   REQUIRE(wait_until([&] { return port.counters().running == 0 && port.counters().waiting == 1; }));

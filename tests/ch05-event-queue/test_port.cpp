@@ -44,8 +44,9 @@ TEST_CASE("post() decides at once: it hands a packet to a waiter only below the 
 }
 
 // [snippet test-overshoot]
-TEST_CASE("after a blocking scope the running count overshoots the cap, and no waiter is released "
-          "until it falls back") {
+TEST_CASE(
+    "after a blocking scope the running count overshoots the cap, and no waiter is released "
+    "until it falls back") {
   Port port(1);
   std::atomic<int> step{0};
   std::atomic<bool> unblock{false}, again{false};
@@ -56,10 +57,10 @@ TEST_CASE("after a blocking scope the running count overshoots the cap, and no w
       BlockingScope blocking;  // running 1 -> 0: the port may release a waiter
       step = 1;
       wait_until([&] { return unblock.load(); });
-    }                          // running back up, above the cap
+    }  // running back up, above the cap
     step = 2;
     wait_until([&] { return again.load(); });
-    last = port.get(0ms);      // running -> 0 and takes the queued packet at once
+    last = port.get(0ms);  // running -> 0 and takes the queued packet at once
     step = 3;
   });
   REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
@@ -195,7 +196,8 @@ TEST_CASE("get and get_many with a timeout of any length wait for the packet, ne
     });
     evq::port::GetResult one = port.get(timeout);
     poster.join();
-    CHECK_MESSAGE(one.status == Wait::packet, "get(" << timeout.count() << " ms) should wait until the post; it "
+    CHECK_MESSAGE(one.status == Wait::packet, "get(" << timeout.count()
+                                                     << " ms) should wait until the post; it "
                                                      << "returned " << to_string(one.status));
 
     std::thread poster2([&] {
@@ -205,7 +207,8 @@ TEST_CASE("get and get_many with a timeout of any length wait for the packet, ne
     evq::port::Packet out[4];
     Port::ManyResult many = port.get_many(out, timeout);
     poster2.join();
-    CHECK_MESSAGE(many.status == Wait::packet, "get_many(" << timeout.count() << " ms) should wait until the post; "
+    CHECK_MESSAGE(many.status == Wait::packet, "get_many(" << timeout.count()
+                                                           << " ms) should wait until the post; "
                                                            << "it returned " << to_string(many.status));
   }
 }

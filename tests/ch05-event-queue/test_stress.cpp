@@ -61,8 +61,8 @@ TEST_CASE("a million packets from 4 producers reach 4 consumers exactly once, no
     });
   }
   for (auto& t : producers) t.join();
-  REQUIRE_MESSAGE(wait_until([&] { return delivered.load() >= kTotal; }, 100s),
-                  "delivered ", delivered.load(), " of ", kTotal);
+  REQUIRE_MESSAGE(wait_until([&] { return delivered.load() >= kTotal; }, 100s), "delivered ",
+                  delivered.load(), " of ", kTotal);
   CHECK(port.close() == 0);
   for (auto& t : consumers) t.join();
 
@@ -101,8 +101,7 @@ TEST_CASE("close() in the middle of a flood: each accepted packet is delivered o
     for (std::uint64_t k = 0; k < kMax; ++k) REQUIRE(seen[k].load() <= 1);
     // A post() that returned true was either delivered or counted by close(): none is lost.
     REQUIRE_MESSAGE(delivered.load() + dropped == accepted, "round ", round, ": ", accepted,
-                    " posts accepted, ", delivered.load(), " delivered + ", dropped,
-                    " dropped by close()");
+                    " posts accepted, ", delivered.load(), " delivered + ", dropped, " dropped by close()");
   }
 }
 
@@ -138,8 +137,10 @@ TEST_CASE("a post() racing a thread that parks is never lost (ping-pong, thousan
     }
     port.close();
     for (auto& t : consumers) t.join();
-    CHECK_MESSAGE(lost.load() == 0, "a get() waited 10 s while a posted packet sat in the port: "
-                                    "a lost wake-up (", taken.load(), " of ", kRounds, " taken)");
+    CHECK_MESSAGE(lost.load() == 0,
+                  "a get() waited 10 s while a posted packet sat in the port: "
+                  "a lost wake-up (",
+                  taken.load(), " of ", kRounds, " taken)");
     CHECK(taken.load() == kRounds);
   }
 }

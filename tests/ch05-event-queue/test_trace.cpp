@@ -37,7 +37,8 @@ TEST_CASE("a trace shows LIFO release: the last thread to park gets the first pa
   auto got = trace.of_kind(Trace::Kind::got);
   REQUIRE(parked.size() == 3);
   REQUIRE(got.size() == 3);
-  for (int i = 0; i < 3; ++i) CHECK(parked[static_cast<std::size_t>(i)].first == ids[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 3; ++i)
+    CHECK(parked[static_cast<std::size_t>(i)].first == ids[static_cast<std::size_t>(i)]);
   CHECK(got[0] == std::pair<int, std::uint64_t>{ids[2], 1});  // last parked, oldest packet
   CHECK(got[1] == std::pair<int, std::uint64_t>{ids[1], 2});
   CHECK(got[2] == std::pair<int, std::uint64_t>{ids[0], 3});

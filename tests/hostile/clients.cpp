@@ -25,7 +25,8 @@ std::string echo_round_trip(int fd, std::string_view message) {
     std::string back = read_exact(fd, message.size());
     if (back == message) return "";
     if (back.size() < message.size())
-      return fmt::format("sent {} bytes, got {} back before the connection ended", message.size(), back.size());
+      return fmt::format("sent {} bytes, got {} back before the connection ended", message.size(),
+                         back.size());
     return fmt::format("sent {} bytes, got {} different bytes back", message.size(), back.size());
   } catch (const std::exception& e) {
     return fmt::format("sent {} bytes, then: {}", message.size(), e.what());
@@ -64,7 +65,8 @@ unsigned long raise_open_file_limit(unsigned long n) {
   return lim.rlim_cur;
 }
 
-std::optional<int> wait_for_fd_count(const ServerProcess& server, int count, std::chrono::milliseconds timeout) {
+std::optional<int> wait_for_fd_count(const ServerProcess& server, int count,
+                                     std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::optional<int> seen;
   while ((seen = server.fd_count()) != count && std::chrono::steady_clock::now() < deadline)

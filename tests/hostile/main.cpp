@@ -23,10 +23,14 @@ int main(int argc, char** argv) {
       for (++i; i < argc; ++i) spec.argv.emplace_back(argv[i]);
       break;
     }
-    if (a == "--name" && i + 1 < argc) spec.name = argv[++i];
-    else if (a == "--cap" && i + 1 < argc) spec.cap_bytes = std::stoull(argv[++i]);
-    else if (a == "--wine") spec.wine = true;
-    else doctest_args.push_back(argv[i]);
+    if (a == "--name" && i + 1 < argc)
+      spec.name = argv[++i];
+    else if (a == "--cap" && i + 1 < argc)
+      spec.cap_bytes = std::stoull(argv[++i]);
+    else if (a == "--wine")
+      spec.wine = true;
+    else
+      doctest_args.push_back(argv[i]);
   }
   evq::hostile::set_spec(std::move(spec));
   doctest::Context context(static_cast<int>(doctest_args.size()), doctest_args.data());

@@ -52,8 +52,12 @@ bool descends_from(pid_t pid, pid_t ancestor) {
 
 }  // namespace
 
-const ServerSpec& spec() { return the_spec; }
-void set_spec(ServerSpec s) { the_spec = std::move(s); }
+const ServerSpec& spec() {
+  return the_spec;
+}
+void set_spec(ServerSpec s) {
+  the_spec = std::move(s);
+}
 
 ServerProcess::ServerProcess(const ServerSpec& spec, Options options) : wine_(spec.wine) {
   if (spec.argv.empty()) throw std::invalid_argument("no server command (run through ctest)");
@@ -70,7 +74,7 @@ ServerProcess::ServerProcess(const ServerSpec& spec, Options options) : wine_(sp
   check(::pipe2(pipe_fds, O_CLOEXEC), "pipe2");
   pid_ = ::fork();
   if (pid_ < 0) throw_errno("fork");
-  if (pid_ == 0) {  // the child: only async-signal-safe calls until exec
+  if (pid_ == 0) {    // the child: only async-signal-safe calls until exec
     ::setpgid(0, 0);  // its own process group, so a signal to it reaches Wine's processes too
     if (options.nofile) {
       rlimit lim{};
@@ -105,15 +109,19 @@ ServerProcess::ServerProcess(const ServerSpec& spec, Options options) : wine_(sp
       std::string why = output_closed_ ? "it exited" : "none came in time";
       lock.unlock();
       stop();  // a constructor that throws runs no destructor: end the process and the reader here
-      throw std::runtime_error(fmt::format("{}: no port line (\"serving on 127.0.0.1 port N\"); {}. "
-                                           "Its output:\n{}", spec.name, why, output()));
+      throw std::runtime_error(
+          fmt::format("{}: no port line (\"serving on 127.0.0.1 port N\"); {}. "
+                      "Its output:\n{}",
+                      spec.name, why, output()));
     }
   }
   family_ = m[1] == "::1" ? Family::v6 : Family::v4;
   port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
 }
 
-ServerProcess::~ServerProcess() { stop(); }
+ServerProcess::~ServerProcess() {
+  stop();
+}
 
 void ServerProcess::stop() {
   if (!exit_status_) {
@@ -201,8 +209,12 @@ std::optional<std::size_t> status_kib(std::optional<pid_t> pid, std::string_view
 }
 }  // namespace
 
-std::optional<std::size_t> ServerProcess::rss_bytes() const { return status_kib(measured_pid(), "VmRSS"); }
-std::optional<std::size_t> ServerProcess::peak_rss_bytes() const { return status_kib(measured_pid(), "VmHWM"); }
+std::optional<std::size_t> ServerProcess::rss_bytes() const {
+  return status_kib(measured_pid(), "VmRSS");
+}
+std::optional<std::size_t> ServerProcess::peak_rss_bytes() const {
+  return status_kib(measured_pid(), "VmHWM");
+}
 
 std::optional<double> ServerProcess::cpu_seconds() const {
   auto pid = measured_pid();

@@ -22,10 +22,10 @@ namespace evq::hostile {
 
 // What the ctest registration says about the server (see tests/hostile/CMakeLists.txt).
 struct ServerSpec {
-  std::string name;                // "ch02 echo_level"
-  std::vector<std::string> argv;   // the program and its --serve arguments
-  std::size_t cap_bytes = 0;       // the per-connection buffer cap the server states
-  bool wine = false;               // a Windows program under Wine: no /proc figures of its own
+  std::string name;               // "ch02 echo_level"
+  std::vector<std::string> argv;  // the program and its --serve arguments
+  std::size_t cap_bytes = 0;      // the per-connection buffer cap the server states
+  bool wine = false;              // a Windows program under Wine: no /proc figures of its own
 };
 
 // The spec this run attacks (parsed from the command line by main.cpp).

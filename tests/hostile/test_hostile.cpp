@@ -99,7 +99,8 @@ TEST_CASE("an echo over IPv6 loopback (::1)") {
 TEST_CASE("1000 concurrent connections x 100 messages") {
   constexpr int kClients = 1000, kMessages = 100;
   unsigned long limit = raise_open_file_limit(kClients + 200);
-  REQUIRE_MESSAGE(limit >= kClients + 64, "this test needs " << kClients + 64 << " descriptors; the hard limit allows " << limit);
+  REQUIRE_MESSAGE(limit >= kClients + 64,
+                  "this test needs " << kClients + 64 << " descriptors; the hard limit allows " << limit);
   Attack a("1000 connections x 100 messages", {.nofile = kClients + 200});
   std::vector<UniqueFd> clients;
   for (int i = 0; i < kClients; ++i) clients.push_back(connect_to(a.server()));
@@ -118,8 +119,8 @@ TEST_CASE("1000 concurrent connections x 100 messages") {
         first_failure = fmt::format("client {} message {}: sent '{}', got '{}'", i, m, sent[i], back);
     }
   }
-  CHECK_MESSAGE(failures == 0, "every one of " << kClients * kMessages << " echoes should match; "
-                                               << failures << " did not, the first: " << first_failure);
+  CHECK_MESSAGE(failures == 0, "every one of " << kClients * kMessages << " echoes should match; " << failures
+                                               << " did not, the first: " << first_failure);
   a.figures().note = fmt::format("{} echoes", kClients * kMessages);
   clients.clear();
   a.finish();
@@ -150,7 +151,8 @@ TEST_CASE("a 1 MB message, read back slowly") {
   }
   writer.join();
   CHECK_MESSAGE(send_error.empty(), "sending the megabyte should not fail: " << send_error);
-  CHECK_MESSAGE(back.size() == message.size(), "all " << message.size() << " bytes should come back, then end of stream; "
+  CHECK_MESSAGE(back.size() == message.size(), "all " << message.size()
+                                                      << " bytes should come back, then end of stream; "
                                                       << back.size() << " came");
   CHECK_MESSAGE((back == message), "the echoed megabyte should equal the one sent");
   fd.reset();
@@ -164,8 +166,9 @@ TEST_CASE("a half-close: every byte echoed, then end of stream") {
   write_all(fd.get(), message);
   shutdown_write(fd.get());
   std::string back = read_exact(fd.get(), message.size() + 1);  // +1: only end of stream may end it
-  CHECK_MESSAGE(back.size() == message.size(), "after our FIN the server should echo all " << message.size()
-                                                   << " bytes and then close; we read " << back.size());
+  CHECK_MESSAGE(back.size() == message.size(), "after our FIN the server should echo all "
+                                                   << message.size() << " bytes and then close; we read "
+                                                   << back.size());
   CHECK_MESSAGE((back == message), "the echo after a half-close should equal what was sent");
   fd.reset();
   a.finish();
@@ -224,10 +227,11 @@ TEST_CASE("a peer that sends and never reads: memory stays bounded") {
     const std::size_t grew = *rss > *a.rss_before() ? *rss - *a.rss_before() : 0;
     a.figures().note = fmt::format("sent {} MiB unread; RSS grew {:.1f} MiB (cap {} KiB + margin {} MiB)",
                                    sent / kMiB, static_cast<double>(grew) / kMiB, cap / 1024, margin / kMiB);
-    CHECK_MESSAGE(grew <= cap + margin,
-                  "a peer that never reads should cost at most the per-connection cap ("
-                      << cap / 1024 << " KiB) plus a " << margin / kMiB << " MiB margin; the server's RSS grew by "
-                      << grew / kMiB << " MiB while we sent " << sent / kMiB << " MiB that nobody read");
+    CHECK_MESSAGE(grew <= cap + margin, "a peer that never reads should cost at most the per-connection cap ("
+                                            << cap / 1024 << " KiB) plus a " << margin / kMiB
+                                            << " MiB margin; the server's RSS grew by " << grew / kMiB
+                                            << " MiB while we sent " << sent / kMiB
+                                            << " MiB that nobody read");
   }
   flood.reset();
   a.finish();
@@ -283,12 +287,14 @@ TEST_CASE("RLIMIT_NOFILE 32 and 100 clients: no spin, the others served, recover
   if (spec().wine) {
     // Under Wine a Windows program's sockets live in the wineserver, so this process's limit does not
     // run it out of sockets: the out-of-sockets path is not reached here. Assert what Wine does.
-    MESSAGE(spec().name << ": under Wine, RLIMIT_NOFILE=32 limits Wine's own process, not the wineserver that "
-                           "holds the Windows program's sockets; " << served << " of " << kClients
-                        << " were served, so accept never ran out: the Windows servers' out-of-sockets path is not "
-                           "exercised on this machine");
-    CHECK_MESSAGE(served == kClients, "under Wine every client should be served despite the limit; " << served
-                                                                                                << " were");
+    MESSAGE(spec().name
+            << ": under Wine, RLIMIT_NOFILE=32 limits Wine's own process, not the wineserver that "
+               "holds the Windows program's sockets; "
+            << served << " of " << kClients
+            << " were served, so accept never ran out: the Windows servers' out-of-sockets path is not "
+               "exercised on this machine");
+    CHECK_MESSAGE(served == kClients,
+                  "under Wine every client should be served despite the limit; " << served << " were");
   }
   CHECK_MESSAGE(served >= 10, "a server out of descriptors should keep serving the connections it has: "
                                   << served << " of " << kClients << " clients got their echo");
@@ -317,21 +323,26 @@ void stops_cleanly_on(int sig, const char* name) {
   a.server().send_signal(sig);
   auto status = a.server().wait_exit(20s);
   INFO("the server's output:\n" << a.server().output());
-  REQUIRE_MESSAGE(status.has_value(), "after " << name << " the server should exit; it still runs 20 s later");
+  REQUIRE_MESSAGE(status.has_value(),
+                  "after " << name << " the server should exit; it still runs 20 s later");
   if (spec().wine && sig == SIGTERM) {
     // Windows has no SIGTERM. Wine ends a Windows program on SIGTERM without telling it (no console
     // event reaches its handler), so the program cannot print a summary. Assert exactly that.
-    MESSAGE(spec().name << ": under Wine, SIGTERM ends the Windows program at once (exit 143, no summary); "
-                           "on Windows the stop signals are Ctrl-C and Ctrl-Break, tested by the SIGINT case");
-    CHECK_MESSAGE(*status == 128 + SIGTERM, "Wine should end the program with SIGTERM; it exited " << *status);
+    MESSAGE(
+        spec().name << ": under Wine, SIGTERM ends the Windows program at once (exit 143, no summary); "
+                       "on Windows the stop signals are Ctrl-C and Ctrl-Break, tested by the SIGINT case");
+    CHECK_MESSAGE(*status == 128 + SIGTERM,
+                  "Wine should end the program with SIGTERM; it exited " << *status);
     return;
   }
   CHECK_MESSAGE(*status == 0, "after " << name << " the server should exit 0; it exited " << *status);
   std::smatch m;
   std::string out = a.server().output();
-  bool summary = std::regex_search(out, m, std::regex(R"(summary: accepted (\d+), closed (\d+), bytes (\d+), errors (\d+))"));
-  CHECK_MESSAGE(summary, "after " << name << " the server should print its one-line summary "
-                                         "(summary: accepted N, closed N, bytes N, errors N)");
+  bool summary = std::regex_search(
+      out, m, std::regex(R"(summary: accepted (\d+), closed (\d+), bytes (\d+), errors (\d+))"));
+  CHECK_MESSAGE(summary, "after " << name
+                                  << " the server should print its one-line summary "
+                                     "(summary: accepted N, closed N, bytes N, errors N)");
   if (summary) {
     CHECK_MESSAGE(m[1] == "2", "the summary should count both connections as accepted: " << m[0]);
     CHECK_MESSAGE(m[2] == "2", "the summary should count both connections as closed: " << m[0]);
@@ -339,5 +350,9 @@ void stops_cleanly_on(int sig, const char* name) {
 }
 }  // namespace
 
-TEST_CASE("SIGINT: exit 0 with the summary line") { stops_cleanly_on(SIGINT, "SIGINT"); }
-TEST_CASE("SIGTERM: exit 0 with the summary line") { stops_cleanly_on(SIGTERM, "SIGTERM"); }
+TEST_CASE("SIGINT: exit 0 with the summary line") {
+  stops_cleanly_on(SIGINT, "SIGINT");
+}
+TEST_CASE("SIGTERM: exit 0 with the summary line") {
+  stops_cleanly_on(SIGTERM, "SIGTERM");
+}

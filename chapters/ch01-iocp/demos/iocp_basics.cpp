@@ -25,7 +25,8 @@ int run(const evq::Cli& cli) {
   evq::Narrator say(!cli.has("quiet"));
   const std::string message = cli.get("message");
   evq::WsaSession wsa;
-  say.title("IOCP in five steps{}", evq::wine_version() ? " (running under Wine " + *evq::wine_version() + ")" : "");
+  say.title("IOCP in five steps{}",
+            evq::wine_version() ? " (running under Wine " + *evq::wine_version() + ")" : "");
 
   // [snippet basics-steps]
   // Step 1: the queue.
@@ -57,7 +58,8 @@ int run(const evq::Cli& cli) {
   std::array<OVERLAPPED_ENTRY, 4> entries{};
   evq::iocp::GetManyResult got = port.get_many(entries, std::chrono::seconds(10));
   if (got.status != evq::iocp::GetStatus::completed)
-    throw std::runtime_error(fmt::format("GetQueuedCompletionStatusEx: {}", evq::iocp::to_string(got.status)));
+    throw std::runtime_error(
+        fmt::format("GetQueuedCompletionStatusEx: {}", evq::iocp::to_string(got.status)));
   const OVERLAPPED_ENTRY& entry = entries[0];
   say.step("GetQueuedCompletionStatusEx(port, 4 entries, 10 s) -> {} entry: key {}, {} bytes, OVERLAPPED {}",
            got.count, entry.lpCompletionKey, entry.dwNumberOfBytesTransferred, fmt::ptr(entry.lpOverlapped));
@@ -80,10 +82,12 @@ int run(const evq::Cli& cli) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  evq::Cli cli("iocp_basics", "The five steps of a completion port: create, lend a buffer, wait, find it filled.");
+  evq::Cli cli("iocp_basics",
+               "The five steps of a completion port: create, lend a buffer, wait, find it filled.");
   cli.option("message", "what the client sends", "hello, completion port");
   cli.flag("quiet", "print only the received text");
-  cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_basics.exe --message hi");
+  cli.epilog(
+      "Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_basics.exe --message hi");
   cli.parse(argc, argv);
   return cli.run([&] { return run(cli); });
 }

@@ -54,14 +54,16 @@ int run(const evq::Cli& cli) {
   server.stop();
   evq::iocp::EchoStats stats = server.stats();
   say.step("stats: {} closed cleanly, {} dropped on error", stats.closed_clean, stats.closed_error);
-  evq::print_summary({stats.accepted, stats.closed_clean + stats.closed_error, stats.bytes_echoed, stats.closed_error});
+  evq::print_summary(
+      {stats.accepted, stats.closed_clean + stats.closed_error, stats.bytes_echoed, stats.closed_error});
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  evq::Cli cli("iocp_echo_server", "An IOCP echo server: AcceptEx, WSARecv, WSASend and a pool of threads on one port.");
+  evq::Cli cli("iocp_echo_server",
+               "An IOCP echo server: AcceptEx, WSARecv, WSASend and a pool of threads on one port.");
   cli.option("clients", "loopback clients to run", "4");
   cli.option("messages", "messages per client", "10");
   cli.option("size", "bytes per message", "64");
@@ -71,7 +73,8 @@ int main(int argc, char** argv) {
   cli.option("seconds", "with --serve: how long to serve (Ctrl-C stops sooner)", "30");
   cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
   cli.flag("quiet", "do not narrate");
-  cli.epilog("Try: tools/lab demo ch01, or tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_echo_server.exe --clients 50 --messages 100");
+  cli.epilog(
+      "Try: tools/lab demo ch01, or tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_echo_server.exe --clients 50 --messages 100");
   cli.parse(argc, argv);
   return cli.run([&] { return run(cli); });
 }

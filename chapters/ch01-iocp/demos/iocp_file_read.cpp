@@ -38,9 +38,9 @@ int run(const evq::Cli& cli) {
   std::wstring path = temp_file_path();
 
   // [snippet file-open]
-  evq::UniqueHandle file(::CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
-                                       FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE | FILE_FLAG_OVERLAPPED,
-                                       nullptr));
+  evq::UniqueHandle file(
+      ::CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
+                    FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE | FILE_FLAG_OVERLAPPED, nullptr));
   if (!file) evq::throw_last_error("CreateFileW(FILE_FLAG_OVERLAPPED)");
   // [/snippet file-open]
   say.step("CreateFileW(temp file, FILE_FLAG_OVERLAPPED | FILE_FLAG_DELETE_ON_CLOSE) -> handle {}",
@@ -80,11 +80,13 @@ int run(const evq::Cli& cli) {
     }
     evq::iocp::GetResult got = port.get(std::chrono::seconds(10));
     if (got.status == evq::iocp::GetStatus::failed && got.error == evq::win32_code(ERROR_HANDLE_EOF)) {
-      say.step("ReadFile(at {}) -> {}; packet says ERROR_HANDLE_EOF: the end", offset, evq::iocp::to_string(r.state));
+      say.step("ReadFile(at {}) -> {}; packet says ERROR_HANDLE_EOF: the end", offset,
+               evq::iocp::to_string(r.state));
       break;  // the end can also be reported through the packet
     }
     if (got.status != evq::iocp::GetStatus::completed || got.packet.overlapped != &op)
-      throw std::runtime_error(fmt::format("ReadFile: unexpected packet ({})", evq::iocp::to_string(got.status)));
+      throw std::runtime_error(
+          fmt::format("ReadFile: unexpected packet ({})", evq::iocp::to_string(got.status)));
     say.step("ReadFile({} bytes at {}) -> {}; packet: key {}, {} bytes", buffer.size(), offset,
              evq::iocp::to_string(r.state), got.packet.key, got.packet.bytes);
     read_back.append(buffer.data(), got.packet.bytes);
@@ -94,7 +96,8 @@ int run(const evq::Cli& cli) {
   // [/snippet file-read-loop]
 
   bool same = read_back == content;
-  say.step("read back {} of {} bytes: {}", read_back.size(), content.size(), same ? "identical" : "DIFFERENT");
+  say.step("read back {} of {} bytes: {}", read_back.size(), content.size(),
+           same ? "identical" : "DIFFERENT");
   return same ? 0 : 1;
 }
 
@@ -105,7 +108,8 @@ int main(int argc, char** argv) {
   cli.option("size", "bytes in the file", "10000");
   cli.option("chunk", "bytes per ReadFile", "4096");
   cli.flag("quiet", "do not narrate");
-  cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_file_read.exe --size 100000 --chunk 65536");
+  cli.epilog(
+      "Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_file_read.exe --size 100000 --chunk 65536");
   cli.parse(argc, argv);
   return cli.run([&] { return run(cli); });
 }

@@ -53,11 +53,13 @@ int run(const evq::Cli& cli) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  evq::Cli cli("iocp_thread_rules", "Measures LIFO release and the concurrency cap of a completion port on this host.");
+  evq::Cli cli("iocp_thread_rules",
+               "Measures LIFO release and the concurrency cap of a completion port on this host.");
   cli.option("trials", "how many times to run each experiment", "5");
   cli.option("waiters", "threads parked for the release-order experiment", "3");
   cli.option("grace-ms", "pause between parking threads (no API reports a parked thread)", "100");
-  cli.epilog("Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_thread_rules.exe --trials 20   (Wine 8: FIFO and no cap)");
+  cli.epilog(
+      "Try: tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_thread_rules.exe --trials 20   (Wine 8: FIFO and no cap)");
   cli.parse(argc, argv);
   return cli.run([&] { return run(cli); });
 }

@@ -17,10 +17,14 @@ DWORD to_milliseconds(Timeout timeout) {
 
 const char* to_string(GetStatus status) {
   switch (status) {
-    case GetStatus::completed: return "completed";
-    case GetStatus::failed: return "failed";
-    case GetStatus::timed_out: return "timed out";
-    case GetStatus::closed: return "closed";
+    case GetStatus::completed:
+      return "completed";
+    case GetStatus::failed:
+      return "failed";
+    case GetStatus::timed_out:
+      return "timed out";
+    case GetStatus::closed:
+      return "closed";
   }
   return "?";
 }
@@ -34,8 +38,7 @@ std::error_code entry_error(const OVERLAPPED_ENTRY& entry) {
 
 // [snippet port-create]
 CompletionPort::CompletionPort(DWORD concurrency)
-    : owner_(::CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, concurrency)),
-      port_(owner_.get()) {
+    : owner_(::CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, concurrency)), port_(owner_.get()) {
   if (!owner_) throw_last_error(fmt::format("CreateIoCompletionPort(concurrency {})", concurrency));
 }
 
@@ -86,8 +89,8 @@ GetResult CompletionPort::get(Timeout timeout) const {
 // [snippet port-get-many]
 GetManyResult CompletionPort::get_many(std::span<OVERLAPPED_ENTRY> entries, Timeout timeout) const {
   ULONG count = 0;
-  if (::GetQueuedCompletionStatusEx(port_, entries.data(), static_cast<ULONG>(entries.size()),
-                                    &count, to_milliseconds(timeout), FALSE)) {
+  if (::GetQueuedCompletionStatusEx(port_, entries.data(), static_cast<ULONG>(entries.size()), &count,
+                                    to_milliseconds(timeout), FALSE)) {
     return {GetStatus::completed, count};
   }
   DWORD err = ::GetLastError();
@@ -97,6 +100,8 @@ GetManyResult CompletionPort::get_many(std::span<OVERLAPPED_ENTRY> entries, Time
 }
 // [/snippet port-get-many]
 
-void CompletionPort::close() noexcept { owner_.reset(); }
+void CompletionPort::close() noexcept {
+  owner_.reset();
+}
 
 }  // namespace evq::iocp

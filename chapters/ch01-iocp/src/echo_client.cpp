@@ -17,8 +17,8 @@ std::string echo_message(int client, int index, std::size_t size) {
   return text;
 }
 
-EchoClientReport run_echo_clients(std::uint16_t port, int clients, int messages,
-                                  std::size_t message_size, unsigned deadline_ms) {
+EchoClientReport run_echo_clients(std::uint16_t port, int clients, int messages, std::size_t message_size,
+                                  unsigned deadline_ms) {
   WsaSession session;
   EchoClientReport report;
   std::mutex mutex;
@@ -35,7 +35,8 @@ EchoClientReport run_echo_clients(std::uint16_t port, int clients, int messages,
           send_all(s.get(), message);
           std::string echo = recv_exact(s.get(), message.size());
           if (echo != message)
-            failure = fmt::format("client {}: message {} came back as {} bytes that differ", id, m, echo.size());
+            failure =
+                fmt::format("client {}: message {} came back as {} bytes that differ", id, m, echo.size());
           else
             verified += echo.size();
         }
@@ -49,8 +50,10 @@ EchoClientReport run_echo_clients(std::uint16_t port, int clients, int messages,
       }
       std::lock_guard lock(mutex);
       report.bytes_verified += verified;
-      if (failure.empty()) ++report.clients_ok;
-      else report.failures.push_back(failure);
+      if (failure.empty())
+        ++report.clients_ok;
+      else
+        report.failures.push_back(failure);
     });
   }
   for (auto& t : threads) t.join();

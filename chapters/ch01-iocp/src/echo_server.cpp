@@ -20,10 +20,10 @@ namespace evq::iocp {
 struct IoContext : OVERLAPPED {
   enum class Op { accept, recv, send };
   Op op = Op::accept;
-  UniqueSocket socket;        // accept: the fresh socket AcceptEx fills; recv/send: the connection
-  std::vector<char> buffer;   // accept: room for the two addresses; recv/send: the bytes to echo
-  std::size_t to_send = 0;    // send: bytes received that must go back
-  std::size_t sent = 0;       // send: how many of them went so far
+  UniqueSocket socket;       // accept: the fresh socket AcceptEx fills; recv/send: the connection
+  std::vector<char> buffer;  // accept: room for the two addresses; recv/send: the bytes to echo
+  std::size_t to_send = 0;   // send: bytes received that must go back
+  std::size_t sent = 0;      // send: how many of them went so far
 
   // Each new operation needs a zeroed OVERLAPPED: the kernel keeps its status in there.
   void reset_overlapped() { *static_cast<OVERLAPPED*>(this) = OVERLAPPED{}; }
@@ -50,23 +50,29 @@ EchoServer::EchoServer(EchoServerOptions options)
   say.step("WSASocketW(WSA_FLAG_OVERLAPPED) + bind({}:0) + listen -> listening on port {}",
            options_.ipv6 ? "[::1]" : "127.0.0.1", listen_port_);
   port_.associate(listener_.get(), kIoKey);
-  say.step("CreateIoCompletionPort(listener, port, key {}, 0) -> AcceptEx completions come to the port", kIoKey);
+  say.step("CreateIoCompletionPort(listener, port, key {}, 0) -> AcceptEx completions come to the port",
+           kIoKey);
 
   for (unsigned i = 0; i < options_.accepts_in_flight; ++i)
-    if (!start_accept()) throw std::runtime_error("AcceptEx: could not start the first accepts (out of sockets?)");
+    if (!start_accept())
+      throw std::runtime_error("AcceptEx: could not start the first accepts (out of sockets?)");
   say.step("AcceptEx x {} -> pending; each has its own context (OVERLAPPED + address buffer + socket)",
            options_.accepts_in_flight);
 
   unsigned count = options_.threads != 0 ? options_.threads : 2 * processor_count();
   for (unsigned i = 0; i < count; ++i) threads_.emplace_back([this] { worker(); });
   say.step("std::thread x {} -> each loops in GetQueuedCompletionStatus(port, INFINITE)", count);
-  say.aside("threads = 2 x CPUs: spares for when a running thread blocks elsewhere (Microsoft, \"I/O Completion Ports\")");
+  say.aside(
+      "threads = 2 x CPUs: spares for when a running thread blocks elsewhere (Microsoft, \"I/O Completion Ports\")");
 }
 
-EchoServer::~EchoServer() { stop(); }
+EchoServer::~EchoServer() {
+  stop();
+}
 
 EchoStats EchoServer::stats() const {
-  return {accepted_.load(), closed_clean_.load(), closed_error_.load(), bytes_echoed_.load(), accept_pauses_.load()};
+  return {accepted_.load(), closed_clean_.load(), closed_error_.load(), bytes_echoed_.load(),
+          accept_pauses_.load()};
 }
 
 std::size_t EchoServer::open_connections() const {
@@ -94,7 +100,7 @@ void EchoServer::worker() {
     if (r.status == GetStatus::closed) return;
     if (r.status == GetStatus::timed_out && !stopping_) start_owed_accepts();
     if (!r.has_packet()) continue;
-    if (r.packet.key == kQuitKey) return;         // stop(): one quit packet per thread
+    if (r.packet.key == kQuitKey) return;  // stop(): one quit packet per thread
     auto* context = static_cast<IoContext*>(r.packet.overlapped);
     handle(context, r.status == GetStatus::completed, r.packet.bytes);
   }
@@ -108,8 +114,8 @@ void EchoServer::handle(IoContext* c, bool ok, DWORD bytes) {
       on_accepted(c, ok);
       return;
     case IoContext::Op::recv:
-      if (!ok) return finish(c, false);          // reset, aborted: drop this connection only
-      if (bytes == 0) return finish(c, true);    // the peer half-closed and everything was echoed
+      if (!ok) return finish(c, false);        // reset, aborted: drop this connection only
+      if (bytes == 0) return finish(c, true);  // the peer half-closed and everything was echoed
       c->to_send = bytes;
       c->sent = 0;
       return send_rest(c);
@@ -215,7 +221,8 @@ void EchoServer::stop() {
     for (IoContext* c : contexts_) c->socket.reset();
     pending = contexts_.size();
   }
-  say.step("closesocket(listener and {} sockets with an operation in flight) -> operations cancelled", pending);
+  say.step("closesocket(listener and {} sockets with an operation in flight) -> operations cancelled",
+           pending);
   std::size_t drained = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (operations_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -6,9 +6,12 @@ namespace evq::iocp {
 
 const char* to_string(Started::State state) {
   switch (state) {
-    case Started::completed_now: return "completed at once";
-    case Started::pending: return "pending (ERROR_IO_PENDING)";
-    case Started::failed: return "failed to start";
+    case Started::completed_now:
+      return "completed at once";
+    case Started::pending:
+      return "pending (ERROR_IO_PENDING)";
+    case Started::failed:
+      return "failed to start";
   }
   return "?";
 }
@@ -36,8 +39,8 @@ template <typename Fn>
 Fn load_extension(SOCKET s, GUID guid, const char* name) {
   Fn fn = nullptr;
   DWORD bytes = 0;
-  if (::WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, &fn, sizeof fn, &bytes,
-                 nullptr, nullptr) == SOCKET_ERROR)
+  if (::WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, &fn, sizeof fn, &bytes, nullptr,
+                 nullptr) == SOCKET_ERROR)
     throw_wsa_error(fmt::format("WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER, {})", name));
   return fn;
 }
@@ -85,8 +88,7 @@ Started start_send(SOCKET s, std::span<const char> buffer, OVERLAPPED& overlappe
 }
 
 // [snippet start-accept]
-Started start_accept(SOCKET listener, SOCKET accepted, std::span<char> addresses,
-                     OVERLAPPED& overlapped) {
+Started start_accept(SOCKET listener, SOCKET accepted, std::span<char> addresses, OVERLAPPED& overlapped) {
   if (addresses.size() < kAcceptAddressBytes)
     return {Started::failed, 0, win32_code(ERROR_INSUFFICIENT_BUFFER)};
   constexpr DWORD kAddressLength = sizeof(sockaddr_in6) + 16;  // AcceptEx wants 16 bytes of slack
@@ -99,8 +101,8 @@ Started start_accept(SOCKET listener, SOCKET accepted, std::span<char> addresses
 // [/snippet start-accept]
 
 void finish_accept(SOCKET listener, SOCKET accepted) {
-  if (::setsockopt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
-                   reinterpret_cast<const char*>(&listener), sizeof listener) == SOCKET_ERROR)
+  if (::setsockopt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char*>(&listener),
+                   sizeof listener) == SOCKET_ERROR)
     throw_wsa_error("setsockopt(SO_UPDATE_ACCEPT_CONTEXT)");
 }
 
@@ -124,8 +126,7 @@ void finish_connect(SOCKET s) {
 }
 
 // [snippet start-read-file]
-Started start_read_file(HANDLE file, std::span<char> buffer, std::uint64_t offset,
-                        OVERLAPPED& overlapped) {
+Started start_read_file(HANDLE file, std::span<char> buffer, std::uint64_t offset, OVERLAPPED& overlapped) {
   set_overlapped_offset(overlapped, offset);
   DWORD bytes = 0;
   BOOL ok = ::ReadFile(file, buffer.data(), static_cast<DWORD>(buffer.size()), &bytes, &overlapped);

@@ -67,10 +67,12 @@ int probe_peak_running(DWORD concurrency, int threads, std::chrono::milliseconds
       GetResult r = port.get(kDeadline);
       if (r.status != GetStatus::completed) return;
       int now = ++running;
-      for (int seen = peak.load(); now > seen && !peak.compare_exchange_weak(seen, now);) {}
+      for (int seen = peak.load(); now > seen && !peak.compare_exchange_weak(seen, now);) {
+      }
       // Stay runnable: spinning, never blocking (a blocked thread lets the port release another).
       auto until = std::chrono::steady_clock::now() + spin;
-      while (running.load() < threads && std::chrono::steady_clock::now() < until) {}
+      while (running.load() < threads && std::chrono::steady_clock::now() < until) {
+      }
       --running;
       ++handled;
     });

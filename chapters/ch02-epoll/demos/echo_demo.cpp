@@ -20,11 +20,14 @@ void add_echo_options(Cli& cli) {
 
 namespace {
 
-ServeSummary summary_of(const EchoStats& s) { return {s.accepted, s.closed, s.bytes_echoed, s.errors}; }
+ServeSummary summary_of(const EchoStats& s) {
+  return {s.accepted, s.closed, s.bytes_echoed, s.errors};
+}
 
 // --serve: the server runs on a thread of its own until Ctrl-C, SIGTERM or the deadline.
 int serve(DemoServer& server, Narrator& n, bool ipv6, long long seconds) {
-  std::string why = serve_on_thread(ipv6, server.port(), seconds, [&] { server.run(); }, [&] { server.stop(); });
+  std::string why = serve_on_thread(
+      ipv6, server.port(), seconds, [&] { server.run(); }, [&] { server.stop(); });
   EchoStats s = server.stats();
   n.step("{}: stopped after {} connection(s), {} bytes echoed in {} epoll_wait wake-ups", why, s.accepted,
          s.bytes_echoed, s.wakeups);

@@ -21,19 +21,21 @@ class Oneshot : public demo::Wrapped<OneshotEchoServer> {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Cli cli("echo_oneshot_mt", "A multithreaded echo server: N threads wait on one epoll instance; "
-                             "every socket is EPOLLONESHOT and re-armed with EPOLL_CTL_MOD after each event.");
+  Cli cli("echo_oneshot_mt",
+          "A multithreaded echo server: N threads wait on one epoll instance; "
+          "every socket is EPOLLONESHOT and re-armed with EPOLL_CTL_MOD after each event.");
   demo::add_echo_options(cli);
   cli.option("threads", "worker threads sharing the epoll instance", "4");
-  cli.epilog("Watch for: the [worker N] tags change from event to event for the same fd, and every\n"
-             "event is followed by a re-arm. See notes/ch02-epoll.md, 'Many threads, one epoll: EPOLLONESHOT'.");
+  cli.epilog(
+      "Watch for: the [worker N] tags change from event to event for the same fd, and every\n"
+      "event is followed by a re-arm. See notes/ch02-epoll.md, 'Many threads, one epoll: EPOLLONESHOT'.");
   cli.parse(argc, argv);
   return cli.run([&] {
     int threads = static_cast<int>(cli.get_int("threads", 1, 64));
     std::string title = fmt::format("echo_oneshot_mt: {} threads, one epoll, EPOLLONESHOT", threads);
     return demo::run_echo_demo(cli, title, [threads](UniqueFd listener, Narrator* narrator) {
-      return std::make_unique<Oneshot>(
-          std::move(listener), OneshotEchoServerOptions{.threads = threads, .narrator = narrator});
+      return std::make_unique<Oneshot>(std::move(listener),
+                                       OneshotEchoServerOptions{.threads = threads, .narrator = narrator});
     });
   });
 }

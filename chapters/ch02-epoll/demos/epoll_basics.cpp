@@ -16,8 +16,9 @@ using namespace evq::epoll;
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
-  Cli cli("epoll_basics", "The five steps of an event queue, told with epoll: readiness first, "
-                          "then the read is ours to do.");
+  Cli cli("epoll_basics",
+          "The five steps of an event queue, told with epoll: readiness first, "
+          "then the read is ours to do.");
   cli.option("message", "what the peer sends", "hello, epoll");
   cli.option("first-read", "bytes to read the first time (the rest shows level-triggering)", "5");
   cli.epilog("Compare with the IOCP flow in notes/ch02-epoll.md, 'The problem'.");
@@ -40,8 +41,8 @@ int main(int argc, char** argv) {
     TcpPair pair = tcp_pair();
     set_nonblocking(pair.server.get());
     std::array<std::byte, 4096> buffer{};
-    n.step("socket/connect/accept4 on 127.0.0.1 -> our end is fd {}, the peer's is fd {}",
-           pair.server.get(), pair.client.get());
+    n.step("socket/connect/accept4 on 127.0.0.1 -> our end is fd {}, the peer's is fd {}", pair.server.get(),
+           pair.client.get());
     n.aside("a 4096-byte buffer on our stack; unlike IOCP we do not lend it to the kernel");
 
     // Step 3: register interest in reads. No buffer goes with it, only a token.

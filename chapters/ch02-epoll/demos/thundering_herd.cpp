@@ -51,8 +51,10 @@ void waiter(int listen_fd, std::uint32_t interest, const Wakeup& stop, Tally& ta
       if (e.token != kListener) continue;
       tally.returns++;
       AcceptResult a = try_accept(listen_fd);  // only one waiter can win the connection
-      if (a.status == AcceptResult::Status::accepted) tally.accepted++;
-      else tally.empty_handed++;
+      if (a.status == AcceptResult::Status::accepted)
+        tally.accepted++;
+      else
+        tally.empty_handed++;
     }
   }
   tally.switches += voluntary_switches_of_this_thread() - switches_before;
@@ -67,8 +69,8 @@ struct Outcome {
 void run(Outcome& out, Narrator& n, bool exclusive, int threads, int connections) {
   UniqueFd listener = listen_loopback(Family::v4, 128, /*nonblocking=*/true);
   std::uint32_t interest = EPOLLIN | (exclusive ? EPOLLEXCLUSIVE : 0u);
-  n.step("{} threads: each epoll_create1 + epoll_ctl(ADD, listener fd {}, {})", threads,
-         listener.get(), describe(interest));
+  n.step("{} threads: each epoll_create1 + epoll_ctl(ADD, listener fd {}, {})", threads, listener.get(),
+         describe(interest));
   Wakeup stop;
   {
     std::vector<std::jthread> waiters;
@@ -97,13 +99,15 @@ void run(Outcome& out, Narrator& n, bool exclusive, int threads, int connections
 }  // namespace
 
 int main(int argc, char** argv) {
-  Cli cli("thundering_herd", "Counts wake-ups when many threads wait for one listening socket, "
-                             "with and without EPOLLEXCLUSIVE.");
+  Cli cli("thundering_herd",
+          "Counts wake-ups when many threads wait for one listening socket, "
+          "with and without EPOLLEXCLUSIVE.");
   cli.option("threads", "waiting threads, each with its own epoll instance", "4");
   cli.option("connections", "connections to make, one at a time", "20");
   cli.option("mode", "plain, exclusive or both", "both");
-  cli.epilog("The counts depend on the machine (CPUs, scheduler); the direction should not.\n"
-             "See notes/ch02-epoll.md, 'The thundering herd and EPOLLEXCLUSIVE'.");
+  cli.epilog(
+      "The counts depend on the machine (CPUs, scheduler); the direction should not.\n"
+      "See notes/ch02-epoll.md, 'The thundering herd and EPOLLEXCLUSIVE'.");
   cli.parse(argc, argv);
   return cli.run([&] {
     int threads = static_cast<int>(cli.get_int("threads", 2, 64));

@@ -38,8 +38,8 @@ std::uint64_t run_one(const EchoLoad& load, int client, std::latch& all_connecte
     write_all(fd.get(), sent);
     echoed = read_exact(fd.get(), sent.size());
     if (echoed != sent)
-      throw std::runtime_error(fmt::format("message {}: sent {} bytes, got back {} bytes{}", m,
-                                           sent.size(), echoed.size(),
+      throw std::runtime_error(fmt::format("message {}: sent {} bytes, got back {} bytes{}", m, sent.size(),
+                                           echoed.size(),
                                            echoed.size() == sent.size() ? " that differ" : ""));
     verified += echoed.size();
   }
@@ -56,7 +56,8 @@ std::uint64_t run_one(const EchoLoad& load, int client, std::latch& all_connecte
 void fill_message(std::string& out, int client, int message, std::size_t size) {
   out.resize(size);
   // A cheap pattern that differs per client, per message and per position.
-  std::uint32_t x = static_cast<std::uint32_t>(client) * 2654435761u ^ static_cast<std::uint32_t>(message) * 40503u;
+  std::uint32_t x =
+      static_cast<std::uint32_t>(client) * 2654435761u ^ static_cast<std::uint32_t>(message) * 40503u;
   for (std::size_t i = 0; i < size; ++i) {
     x = x * 1664525u + 1013904223u;
     out[i] = static_cast<char>(x >> 24);

@@ -60,7 +60,7 @@ Next pump(EchoConnection& c, std::size_t capacity, ReadPolicy policy, std::uint6
     IoResult r = read_some(c.fd.get(), std::span(c.buffer.get(), capacity));
     if (r.would_block()) return Next::read;
     if (r.status == IoResult::Status::closed) return Next::close;  // end of stream: we are finished
-    if (!r.done()) return Next::fail;                               // an error such as a reset
+    if (!r.done()) return Next::fail;                              // an error such as a reset
     c.begin = 0;
     c.end = r.bytes;
     have_read = true;

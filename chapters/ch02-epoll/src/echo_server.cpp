@@ -18,7 +18,9 @@ namespace {
 // enough and costs nothing like a locked read-modify-write on the hot path.
 struct Counter {
   std::atomic<std::uint64_t> value{0};
-  void add(std::uint64_t n) { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(std::uint64_t n) {
+    value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   std::uint64_t get() const { return value.load(std::memory_order_relaxed); }
 };
 
@@ -73,7 +75,9 @@ EchoServer::EchoServer(UniqueFd listener, EchoServerOptions options)
 
 EchoServer::~EchoServer() = default;
 
-std::uint16_t EchoServer::port() const { return local_port(state_->listener.get()); }
+std::uint16_t EchoServer::port() const {
+  return local_port(state_->listener.get());
+}
 
 void EchoServer::stop() {
   state_->stopping.store(true);
@@ -82,11 +86,13 @@ void EchoServer::stop() {
 
 EchoStats EchoServer::stats() const {
   const State& s = *state_;
-  return {s.accepted.get(), s.closed.get(), s.echoed.get(), s.wakeups.get(), s.write_waits.get(),
-          s.errors.get(), s.accept_pauses.get()};
+  return {s.accepted.get(),    s.closed.get(), s.echoed.get(),       s.wakeups.get(),
+          s.write_waits.get(), s.errors.get(), s.accept_pauses.get()};
 }
 
-void EchoServer::run() { state_->run(); }
+void EchoServer::run() {
+  state_->run();
+}
 
 // [snippet echo-accept]
 void EchoServer::State::accept_all() {
@@ -119,9 +125,10 @@ void EchoServer::State::pause_accepting(std::error_code why) {
   if (pause.begin(why)) {
     accept_pauses.add(1);
     if (options.narrator)
-      options.narrator->step("accept4: {}: epoll_ctl(MOD, listener, 0) and retry every {} ms; the {} open "
-                             "connection(s) are served meanwhile", why.message(), AcceptPause::kRetry.count(),
-                             table.size());
+      options.narrator->step(
+          "accept4: {}: epoll_ctl(MOD, listener, 0) and retry every {} ms; the {} open "
+          "connection(s) are served meanwhile",
+          why.message(), AcceptPause::kRetry.count(), table.size());
   }
   poll.registry().modify(listener.get(), detail::kListenerToken, 0);
 }
@@ -143,7 +150,8 @@ void EchoServer::State::serve(Token token, std::uint32_t flags) {
   int fd = c->fd.get();
   if (say.wants(say.io)) say.tell(say.io, "fd {}: {} -> echoed {} bytes", fd, describe(flags), bytes);
   if (next == detail::Next::close || next == detail::Next::fail) {
-    say.tell(say.close, "fd {}: {} -> close(fd {})", fd, next == detail::Next::fail ? "error" : "end of stream", fd);
+    say.tell(say.close, "fd {}: {} -> close(fd {})", fd,
+             next == detail::Next::fail ? "error" : "end of stream", fd);
     table.erase(token);  // close() also takes it out of the epoll set
     closed.add(1);
     if (next == detail::Next::fail) errors.add(1);
@@ -173,9 +181,12 @@ void EchoServer::State::run() {
     if (pause.take_retry()) resume_accepting();
     for (std::size_t i = 0; i < n; ++i) {
       Event e = events[i];
-      if (e.token == detail::kListenerToken) accept_all();
-      else if (e.token == detail::kWakeToken) wakeup.drain();  // the loop condition sees `stopping`
-      else serve(e.token, e.flags);
+      if (e.token == detail::kListenerToken)
+        accept_all();
+      else if (e.token == detail::kWakeToken)
+        wakeup.drain();  // the loop condition sees `stopping`
+      else
+        serve(e.token, e.flags);
     }
   }
   if (options.narrator)

@@ -11,7 +11,9 @@
 namespace evq::epoll {
 namespace {
 
-bool is_would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+bool is_would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
 
 IoResult from_errno(int err) {
   if (is_would_block(err)) return {IoResult::Status::would_block, 0, {}};
@@ -43,11 +45,16 @@ AcceptResult try_accept(int listen_fd) {
     if (fd >= 0) return {AcceptResult::Status::accepted, UniqueFd(fd)};
     const int err = errno;
     switch (classify_accept_errno(err)) {
-      case AcceptError::interrupted: continue;
-      case AcceptError::would_block: return {AcceptResult::Status::would_block, {}};
-      case AcceptError::connection_lost: return {AcceptResult::Status::skipped, {}};
-      case AcceptError::machine_full: return {AcceptResult::Status::machine_full, {}, errno_code(err)};
-      case AcceptError::fatal: break;
+      case AcceptError::interrupted:
+        continue;
+      case AcceptError::would_block:
+        return {AcceptResult::Status::would_block, {}};
+      case AcceptError::connection_lost:
+        return {AcceptResult::Status::skipped, {}};
+      case AcceptError::machine_full:
+        return {AcceptResult::Status::machine_full, {}, errno_code(err)};
+      case AcceptError::fatal:
+        break;
     }
     throw_errno("accept4(listener fd " + std::to_string(listen_fd) + ")", err);
   }

@@ -44,8 +44,11 @@ struct OneshotEchoServer::State {
   detail::NarrationBudget say;
 
   State(UniqueFd l, OneshotEchoServerOptions o)
-      : options(o), listener(std::move(l)), table(o.buffer_size),
-        per_thread(static_cast<std::size_t>(o.threads)), say(o.narrator, o.narrate_limit) {}
+      : options(o),
+        listener(std::move(l)),
+        table(o.buffer_size),
+        per_thread(static_cast<std::size_t>(o.threads)),
+        say(o.narrator, o.narrate_limit) {}
 
   void accept_all(int worker);
   std::optional<std::chrono::milliseconds> accept_timeout();
@@ -71,7 +74,9 @@ OneshotEchoServer::OneshotEchoServer(UniqueFd listener, OneshotEchoServerOptions
 
 OneshotEchoServer::~OneshotEchoServer() = default;
 
-std::uint16_t OneshotEchoServer::port() const { return local_port(state_->listener.get()); }
+std::uint16_t OneshotEchoServer::port() const {
+  return local_port(state_->listener.get());
+}
 
 void OneshotEchoServer::stop() {
   state_->stopping.store(true);
@@ -80,8 +85,8 @@ void OneshotEchoServer::stop() {
 
 EchoStats OneshotEchoServer::stats() const {
   const State& s = *state_;
-  return {s.accepted.load(), s.closed.load(), s.echoed.load(), s.wakeups.load(), s.write_waits.load(),
-          s.errors.load(), s.accept_pauses.load()};
+  return {s.accepted.load(),    s.closed.load(), s.echoed.load(),       s.wakeups.load(),
+          s.write_waits.load(), s.errors.load(), s.accept_pauses.load()};
 }
 
 std::vector<std::uint64_t> OneshotEchoServer::events_per_thread() const {
@@ -92,8 +97,7 @@ std::vector<std::uint64_t> OneshotEchoServer::events_per_thread() const {
 
 void OneshotEchoServer::run() {
   std::vector<std::jthread> workers;
-  for (int i = 0; i < state_->options.threads; ++i)
-    workers.emplace_back([this, i] { state_->work(i); });
+  for (int i = 0; i < state_->options.threads; ++i) workers.emplace_back([this, i] { state_->work(i); });
 }  // the jthreads join here, once every worker has seen the eventfd
 
 void OneshotEchoServer::State::accept_all(int worker) {
@@ -156,8 +160,8 @@ void OneshotEchoServer::State::serve(int worker, Token token) {
   if (next == detail::Next::write) write_waits.fetch_add(1, std::memory_order_relaxed);
   std::uint32_t interest = next == detail::Next::write ? kArmWrite : kArmRead;
   if (say.wants(say.interest))
-    say.tell(say.interest, "[worker {}] fd {}: echoed {} bytes; epoll_ctl(MOD, fd {}, {}) re-arms it",
-             worker, fd, bytes, fd, describe(interest));
+    say.tell(say.interest, "[worker {}] fd {}: echoed {} bytes; epoll_ctl(MOD, fd {}, {}) re-arms it", worker,
+             fd, bytes, fd, describe(interest));
   // The re-arm is the hand-over: from here on the connection may be another worker's.
   std::lock_guard lock(table_mutex);  // see the comment on table_mutex
   poll.registry().modify(fd, token, interest);
@@ -175,8 +179,10 @@ void OneshotEchoServer::State::work(int worker) {
       Event e = events[i];
       if (e.token == detail::kWakeToken) continue;  // stopping: the loop condition ends us
       served.fetch_add(1, std::memory_order_relaxed);
-      if (e.token == detail::kListenerToken) accept_all(worker);
-      else serve(worker, e.token);
+      if (e.token == detail::kListenerToken)
+        accept_all(worker);
+      else
+        serve(worker, e.token);
     }
   }
 }

@@ -12,11 +12,9 @@ std::string describe(std::uint32_t flags) {
   static constexpr struct {
     std::uint32_t bit;
     const char* name;
-  } kNames[] = {{EPOLLIN, "EPOLLIN"},         {EPOLLPRI, "EPOLLPRI"},
-                {EPOLLOUT, "EPOLLOUT"},       {EPOLLERR, "EPOLLERR"},
-                {EPOLLHUP, "EPOLLHUP"},       {EPOLLRDHUP, "EPOLLRDHUP"},
-                {EPOLLET, "EPOLLET"},         {EPOLLONESHOT, "EPOLLONESHOT"},
-                {EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"}};
+  } kNames[] = {{EPOLLIN, "EPOLLIN"},   {EPOLLPRI, "EPOLLPRI"},         {EPOLLOUT, "EPOLLOUT"},
+                {EPOLLERR, "EPOLLERR"}, {EPOLLHUP, "EPOLLHUP"},         {EPOLLRDHUP, "EPOLLRDHUP"},
+                {EPOLLET, "EPOLLET"},   {EPOLLONESHOT, "EPOLLONESHOT"}, {EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"}};
   std::string text;
   for (auto [bit, name] : kNames) {
     if (!(flags & bit)) continue;
@@ -52,8 +50,7 @@ void Registry::remove(int fd) const {
 // [/snippet registry-ctl]
 
 Poll::Poll()
-    : epfd_(check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1(EPOLL_CLOEXEC)")),
-      registry_(epfd_.get()) {}
+    : epfd_(check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1(EPOLL_CLOEXEC)")), registry_(epfd_.get()) {}
 
 // [snippet poll-wait]
 std::size_t Poll::wait(Events& events, std::optional<std::chrono::milliseconds> timeout) {
@@ -61,8 +58,10 @@ std::size_t Poll::wait(Events& events, std::optional<std::chrono::milliseconds> 
   int n = ::epoll_wait(epfd_.get(), events.raw_.data(), static_cast<int>(events.raw_.size()),
                        poll_timeout_ms(timeout));
   if (n < 0) {
-    if (errno == EINTR) n = 0;  // a signal woke us: report "nothing yet", the caller loops
-    else throw_errno("epoll_wait");
+    if (errno == EINTR)
+      n = 0;  // a signal woke us: report "nothing yet", the caller loops
+    else
+      throw_errno("epoll_wait");
   }
   events.count_ = static_cast<std::size_t>(n);
   return events.count_;

@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
              pair.server.get());
 
     // Step 3: interest in reads. No buffer changes hands: udata is only a note kqueue hands back.
-    const struct kevent interest = evq::kq::change(static_cast<uintptr_t>(pair.server.get()),
-                                                   EVFILT_READ, EV_ADD, 0, 0, buffer.data());
+    const struct kevent interest =
+        evq::kq::change(static_cast<uintptr_t>(pair.server.get()), EVFILT_READ, EV_ADD, 0, 0, buffer.data());
     kq.apply(interest);
     say.step("kevent(changelist: {}, no eventlist) -> 0", evq::kq::describe(interest));
     say.aside("kqueue lends nothing to the kernel: readiness, not completion");

@@ -39,8 +39,8 @@ evq::ServeSummary summary_of(const evq::kq::EchoStats& s) {
 // --serve: the server runs on its own thread until Ctrl-C, SIGTERM or the deadline; stop()
 // triggers the EVFILT_USER event and run() returns.
 int serve(evq::kq::EchoServer& server, evq::Narrator& say, bool ipv6, long long seconds) {
-  say.step("{}: stopping", evq::serve_on_thread(ipv6, server.port(), seconds, [&] { server.run(); },
-                                                [&] { server.stop(); }));
+  say.step("{}: stopping", evq::serve_on_thread(
+                               ipv6, server.port(), seconds, [&] { server.run(); }, [&] { server.stop(); }));
   evq::print_summary(summary_of(server.stats()));
   return 0;
 }
@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   const bool ipv6 = cli.has("ipv6");
 
   evq::Narrator say(!cli.has("quiet"));
-  say.title("kqueue echo server{}", evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
+  say.title("kqueue echo server{}",
+            evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
   return cli.run([&] {
     evq::kq::EchoServer server(say.enabled() ? &say : nullptr, static_cast<int>(narrate),
                                ipv6 ? evq::Family::v6 : evq::Family::v4);
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
     std::atomic<int> failures{0};
     {
       std::vector<evq::JoiningThread> threads;
-      for (long long r = 0; r < resets; ++r) threads.emplace_back([&] { run_resetting_client(server.port(), family); });
+      for (long long r = 0; r < resets; ++r)
+        threads.emplace_back([&] { run_resetting_client(server.port(), family); });
       for (long long c = 0; c < clients; ++c)
         threads.emplace_back([&, c] {
           try {

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   const auto wakeups = cli.get_int("wakeups", 1, 1000);
 
   evq::Narrator say;
-  say.title("kqueue user wake-up{}", evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
+  say.title("kqueue user wake-up{}",
+            evq::kq::kEmulated ? " (on the project's kqueue emulation for Linux)" : "");
   return cli.run([&] {
     evq::kq::Kqueue kq;
     say.step("kqueue() -> fd {}", kq.fd());

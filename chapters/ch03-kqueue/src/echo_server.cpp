@@ -19,13 +19,12 @@ namespace {
 
 constexpr uintptr_t kStopIdent = 1;  // the EVFILT_USER event stop() triggers
 
-
 struct Connection {
   UniqueFd fd;
-  std::string out;       // received, not yet echoed back: kMaxPending at most
+  std::string out;  // received, not yet echoed back: kMaxPending at most
   bool write_enabled = false;
   bool read_enabled = true;  // false while `out` is full: the peer must read before we read more
-  bool closing = false;  // the peer finished sending: close once `out` is flushed
+  bool closing = false;      // the peer finished sending: close once `out` is flushed
   bool closed = false;
 };
 
@@ -56,14 +55,22 @@ struct EchoServer::State {
 };
 
 EchoServer::EchoServer(Narrator* narrator, int narrate_batches, Family family)
-    : state_(std::make_unique<State>(State{narrator, narrate_batches, Kqueue(),
+    : state_(std::make_unique<State>(State{narrator,
+                                           narrate_batches,
+                                           Kqueue(),
                                            listen_loopback(family, 128, /*nonblocking=*/true),
-                                           {}, {}, {}, {}, {}})) {
+                                           {},
+                                           {},
+                                           {},
+                                           {},
+                                           {}})) {
   State& s = *state_;
   if (narrator) {
-    narrator->step("kqueue() -> fd {}{}", s.kq.fd(), kEmulated ? "  [Linux: the project's kqueue emulation]" : "");
-    narrator->step("socket + bind({}:0) + listen -> fd {}, port {}", family == Family::v6 ? "[::1]" : "127.0.0.1",
-                   s.listener.get(), local_port(s.listener.get()));
+    narrator->step("kqueue() -> fd {}{}", s.kq.fd(),
+                   kEmulated ? "  [Linux: the project's kqueue emulation]" : "");
+    narrator->step("socket + bind({}:0) + listen -> fd {}, port {}",
+                   family == Family::v6 ? "[::1]" : "127.0.0.1", s.listener.get(),
+                   local_port(s.listener.get()));
   }
   const struct kevent setup[] = {
       change(static_cast<uintptr_t>(s.listener.get()), EVFILT_READ, EV_ADD),
@@ -78,9 +85,15 @@ EchoServer::EchoServer(Narrator* narrator, int narrate_batches, Family family)
 
 EchoServer::~EchoServer() = default;
 
-std::uint16_t EchoServer::port() const { return local_port(state_->listener.get()); }
-const EchoStats& EchoServer::stats() const { return state_->stats; }
-std::size_t EchoServer::open_connections() const { return state_->connections.size(); }
+std::uint16_t EchoServer::port() const {
+  return local_port(state_->listener.get());
+}
+const EchoStats& EchoServer::stats() const {
+  return state_->stats;
+}
+std::size_t EchoServer::open_connections() const {
+  return state_->connections.size();
+}
 
 void EchoServer::stop() {
   const struct kevent trigger = change(kStopIdent, EVFILT_USER, 0, NOTE_TRIGGER);
@@ -116,8 +129,10 @@ void EchoServer::run(std::optional<std::chrono::steady_clock::time_point> until)
         if (s.narrating()) s.narrator->aside("{} connection(s) waiting on the listener", ev.data);
         s.accept_all();
       } else if (auto* c = static_cast<Connection*>(ev.udata); !c->closed) {
-        if (ev.filter == EVFILT_READ) s.on_readable(c, ev);
-        else s.on_writable(c);
+        if (ev.filter == EVFILT_READ)
+          s.on_readable(c, ev);
+        else
+          s.on_writable(c);
       }
     }
     s.closed_this_batch.clear();
@@ -163,8 +178,10 @@ void EchoServer::State::pause_accepting(std::error_code why) {
   if (pause.begin(why)) {
     ++stats.accept_pauses;
     if (narrator)
-      narrator->step("accept: {}: EV_DISABLE on the listener, retry every {} ms; {} open connection(s) "
-                     "are served meanwhile", why.message(), AcceptPause::kRetry.count(), connections.size());
+      narrator->step(
+          "accept: {}: EV_DISABLE on the listener, retry every {} ms; {} open connection(s) "
+          "are served meanwhile",
+          why.message(), AcceptPause::kRetry.count(), connections.size());
   }
   changes.push_back(change(static_cast<uintptr_t>(listener.get()), EVFILT_READ, EV_DISABLE));
 }
@@ -232,8 +249,10 @@ bool EchoServer::State::flush(Connection* c) {
   }
   // Backpressure: a full `out` means the peer is not reading its echoes. Stop reading from it (its
   // bytes wait in the kernel, and its sends block) until it has read half of them.
-  if (c->out.size() >= kMaxPending) set_reading(c, false);
-  else if (c->out.size() <= kMaxPending / 2) set_reading(c, true);
+  if (c->out.size() >= kMaxPending)
+    set_reading(c, false);
+  else if (c->out.size() <= kMaxPending / 2)
+    set_reading(c, true);
   // [/snippet echo-write-toggle]
   return true;
 }
@@ -242,7 +261,8 @@ void EchoServer::State::set_reading(Connection* c, bool on) {
   if (c->read_enabled == on) return;
   c->read_enabled = on;
   if (!on) ++stats.read_pauses;
-  changes.push_back(change(static_cast<uintptr_t>(c->fd.get()), EVFILT_READ, on ? EV_ENABLE : EV_DISABLE, 0, 0, c));
+  changes.push_back(
+      change(static_cast<uintptr_t>(c->fd.get()), EVFILT_READ, on ? EV_ENABLE : EV_DISABLE, 0, 0, c));
 }
 
 // [snippet echo-close]
@@ -250,7 +270,8 @@ void EchoServer::State::close(Connection* c, bool reset) {
   const auto ident = static_cast<uintptr_t>(c->fd.get());
   // Changes still queued for this descriptor would fail (EBADF) once it is closed: drop them.
   // Closing the descriptor deletes its knotes, so no EV_DELETE is needed.
-  std::erase_if(changes, [&](const struct kevent& ch) { return ch.ident == ident && ch.filter != EVFILT_USER; });
+  std::erase_if(changes,
+                [&](const struct kevent& ch) { return ch.ident == ident && ch.filter != EVFILT_USER; });
   c->closed = true;
   ++stats.closed;
   if (reset) ++stats.resets;

@@ -23,8 +23,8 @@ std::string reason() {
 
 }  // namespace
 
-struct kevent change(uintptr_t ident, short filter, unsigned short flags, unsigned fflags,
-                     std::int64_t data, void* udata) {
+struct kevent change(uintptr_t ident, short filter, unsigned short flags, unsigned fflags, std::int64_t data,
+                     void* udata) {
   struct kevent ev {};
   EV_SET(&ev, ident, filter, flags, fflags, data, udata);
   return ev;

@@ -50,14 +50,15 @@ bench::LoadResult run_server(const std::string& server, const Settings& s) {
     raw = std::make_unique<evq::epoll::EchoServer>(std::move(listener));
     thread = std::thread([&] { raw->run(); });
     stop = [&] { raw->stop(); };
-  } else {                      // this chapter's one server, on the backend named `server`
+  } else {  // this chapter's one server, on the backend named `server`
     queue = open_queue(server);
     completion = std::make_unique<EchoServer>(*queue, listener.get());
     thread = std::thread([&] { completion->run(); });
     stop = [&] { completion->stop(); };
   }
   clockid_t server_clock{};
-  if (::pthread_getcpuclockid(thread.native_handle(), &server_clock) != 0) server_clock = CLOCK_THREAD_CPUTIME_ID;
+  if (::pthread_getcpuclockid(thread.native_handle(), &server_clock) != 0)
+    server_clock = CLOCK_THREAD_CPUTIME_ID;
   bench::LoadResult r = bench::run_load(port, s.connections, s.size, std::chrono::duration<double>(s.warmup),
                                         std::chrono::duration<double>(s.seconds), server_clock);
   stop();
@@ -81,7 +82,9 @@ std::string target_of(const std::string& server) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  evq::Cli cli("bench_echo", "Echo throughput over loopback: ch02's raw epoll server vs this chapter's server on each backend.");
+  evq::Cli cli(
+      "bench_echo",
+      "Echo throughput over loopback: ch02's raw epoll server vs this chapter's server on each backend.");
   cli.option("seconds", "measured seconds per server per round", "2");
   cli.option("warmup", "seconds of unmeasured load before each measurement", "0.3");
   cli.option("rounds", "rounds; each runs every server once", "3");
@@ -89,8 +92,9 @@ int main(int argc, char** argv) {
   cli.option("size", "message size in bytes", "64");
   cli.option("servers", "comma-separated: raw-epoll,epoll,kqueue,io_uring, or all", "all");
   cli.option("csv", "write one row per server and round (plus medians) to this file", "bench_echo.csv");
-  cli.epilog("Build it with the release preset for real numbers: tools/lab bench ch04.\n"
-             "Only 127.0.0.1 is used; the load runs on one thread, the server on another.");
+  cli.epilog(
+      "Build it with the release preset for real numbers: tools/lab bench ch04.\n"
+      "Only 127.0.0.1 is used; the load runs on one thread, the server on another.");
   cli.parse(argc, argv);
   return cli.run([&]() -> int {
     Settings s{static_cast<int>(cli.get_int("connections", 1, 10000)),
@@ -115,30 +119,37 @@ int main(int argc, char** argv) {
         std::size_t comma = std::min(list.find(',', start), list.size());
         std::string name = list.substr(start, comma - start);
         if (name != "raw-epoll" && why_not_usable(name).rfind("unknown", 0) == 0)
-          cli.fail(fmt::format("--servers: unknown server '{}' (raw-epoll, epoll, kqueue, io_uring, or all)", name));
+          cli.fail(fmt::format("--servers: unknown server '{}' (raw-epoll, epoll, kqueue, io_uring, or all)",
+                               name));
         start = comma + 1;
       }
     }
     if (all || wanted.find(",raw-epoll,") != std::string::npos) servers.push_back("raw epoll");
     for (const BackendInfo& b : backends()) {
       if (!all && wanted.find("," + b.name + ",") == std::string::npos) continue;
-      if (b.usable) servers.push_back(b.name);
-      else if (!all) cli.fail(fmt::format("backend {} cannot run here: {}", b.name, b.why_not));
-      else fmt::print("(backend {} not measured: {})\n", b.name, b.why_not);
+      if (b.usable)
+        servers.push_back(b.name);
+      else if (!all)
+        cli.fail(fmt::format("backend {} cannot run here: {}", b.name, b.why_not));
+      else
+        fmt::print("(backend {} not measured: {})\n", b.name, b.why_not);
     }
-    if (servers.empty()) cli.fail("no server to measure; --servers takes raw-epoll,epoll,kqueue,io_uring or all");
+    if (servers.empty())
+      cli.fail("no server to measure; --servers takes raw-epoll,epoll,kqueue,io_uring or all");
 
-  #ifndef NDEBUG
+#ifndef NDEBUG
     fmt::print("NOTE: this is not an optimised build; the figures mean little (use tools/lab bench ch04)\n");
-  #endif
-    fmt::print("{} connections, {}-byte messages, {} round(s) of {} s per server (+{} s warm-up)\n", s.connections,
-               s.size, rounds, s.seconds, s.warmup);
+#endif
+    fmt::print("{} connections, {}-byte messages, {} round(s) of {} s per server (+{} s warm-up)\n",
+               s.connections, s.size, rounds, s.seconds, s.warmup);
     std::FILE* csv = std::fopen(cli.get("csv").c_str(), "w");
     if (!csv) cli.fail(fmt::format("cannot write {}", cli.get("csv")));
-    fmt::print(csv, "server,round,round_trips,seconds,round_trips_per_second,ratio_to_raw_epoll,"
-                    "server_cpu_us_per_round_trip,cpu_ratio_raw_epoll_over_this\n");
+    fmt::print(csv,
+               "server,round,round_trips,seconds,round_trips_per_second,ratio_to_raw_epoll,"
+               "server_cpu_us_per_round_trip,cpu_ratio_raw_epoll_over_this\n");
 
-    std::map<std::string, std::vector<double>> rates, cpu_costs;  // round trips/s; server CPU µs per round trip
+    std::map<std::string, std::vector<double>> rates,
+        cpu_costs;  // round trips/s; server CPU µs per round trip
     bool failed = false;
     for (int round = 1; round <= rounds; ++round) {
       std::map<std::string, double> this_round, this_cpu;
@@ -153,21 +164,23 @@ int main(int argc, char** argv) {
         this_round[server] = rate;
         rates[server].push_back(rate);
         double cpu_us = r.server_cpu_seconds > 0 && r.round_trips > 0
-                            ? r.server_cpu_seconds * 1e6 / static_cast<double>(r.round_trips) : 0;
+                            ? r.server_cpu_seconds * 1e6 / static_cast<double>(r.round_trips)
+                            : 0;
         if (cpu_us > 0) {
           this_cpu[server] = cpu_us;
           cpu_costs[server].push_back(cpu_us);
         }
-        fmt::print("round {} {:<10} {:>12.0f} round trips/s  {:>6.2f} server CPU us/round trip\n", round, server, rate,
-                   cpu_us);
+        fmt::print("round {} {:<10} {:>12.0f} round trips/s  {:>6.2f} server CPU us/round trip\n", round,
+                   server, rate, cpu_us);
         std::fflush(stdout);
       }
       for (const auto& [server, rate] : this_round) {
         double base = this_round.contains("raw epoll") ? this_round["raw epoll"] : 0;
         double base_cpu = this_cpu.contains("raw epoll") ? this_cpu["raw epoll"] : 0;
         double cpu = this_cpu.contains(server) ? this_cpu[server] : 0;
-        fmt::print(csv, "{},{},{:.0f},{:.3f},{:.0f},{},{},{}\n", server, round, rate * s.seconds, s.seconds, rate,
-                   base > 0 ? fmt::format("{:.3f}", rate / base) : "", cpu > 0 ? fmt::format("{:.3f}", cpu) : "",
+        fmt::print(csv, "{},{},{:.0f},{:.3f},{:.0f},{},{},{}\n", server, round, rate * s.seconds, s.seconds,
+                   rate, base > 0 ? fmt::format("{:.3f}", rate / base) : "",
+                   cpu > 0 ? fmt::format("{:.3f}", cpu) : "",
                    base_cpu > 0 && cpu > 0 ? fmt::format("{:.3f}", base_cpu / cpu) : "");
       }
     }
@@ -188,14 +201,17 @@ int main(int argc, char** argv) {
       }
       double cpu = cpu_costs.contains(server) ? median(cpu_costs[server]) : 0;
       std::string cpu_ratio = base_cpu > 0 && cpu > 0 ? fmt::format("{:.2f}x", base_cpu / cpu) : "-";
-      fmt::print("{:<12} {:>13.0f} {:>9} {:>16}  {:>15.2f} {:>11}\n", server, m, ratio, target, cpu, cpu_ratio);
-      fmt::print(csv, "{},median,,,{:.0f},{},{:.3f},{}\n", server, m, base > 0 ? fmt::format("{:.3f}", m / base) : "",
-                 cpu, base_cpu > 0 && cpu > 0 ? fmt::format("{:.3f}", base_cpu / cpu) : "");
+      fmt::print("{:<12} {:>13.0f} {:>9} {:>16}  {:>15.2f} {:>11}\n", server, m, ratio, target, cpu,
+                 cpu_ratio);
+      fmt::print(csv, "{},median,,,{:.0f},{},{:.3f},{}\n", server, m,
+                 base > 0 ? fmt::format("{:.3f}", m / base) : "", cpu,
+                 base_cpu > 0 && cpu > 0 ? fmt::format("{:.3f}", base_cpu / cpu) : "");
     }
     std::fclose(csv);
-    fmt::print("\nratio: median round trips/s over raw epoll's (the figure that matters). CPU ratio: raw epoll's median\n"
-               "server CPU time per round trip over this server's (above 1: cheaper than raw epoll); it moves\n"
-               "less than wall-clock throughput when other programs share the cores.\n");
+    fmt::print(
+        "\nratio: median round trips/s over raw epoll's (the figure that matters). CPU ratio: raw epoll's median\n"
+        "server CPU time per round trip over this server's (above 1: cheaper than raw epoll); it moves\n"
+        "less than wall-clock throughput when other programs share the cores.\n");
     fmt::print("\nCSV written to {}\n", cli.get("csv"));
     return failed ? 1 : 0;
   });

@@ -73,7 +73,8 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
       ssize_t got = ::recv(c.fd.get(), buffer, sizeof buffer, 0);
       if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
       if (got <= 0) {
-        result.error = fmt::format("connection {} ended: {}", events[e].token, got == 0 ? "end of stream" : std::strerror(errno));
+        result.error = fmt::format("connection {} ended: {}", events[e].token,
+                                   got == 0 ? "end of stream" : std::strerror(errno));
         break;
       }
       c.received.append(buffer, static_cast<std::size_t>(got));
@@ -89,7 +90,8 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
     if (!result.error.empty()) break;
   }
   double cpu_at_end = cpu_seconds(server_clock);
-  result.server_cpu_seconds = measuring && cpu_at_start >= 0 && cpu_at_end >= 0 ? cpu_at_end - cpu_at_start : -1;
+  result.server_cpu_seconds =
+      measuring && cpu_at_start >= 0 && cpu_at_end >= 0 ? cpu_at_end - cpu_at_start : -1;
   result.round_trips = trips;
   result.seconds = std::chrono::duration<double>(Clock::now() - (measuring ? measure_from : start)).count();
   return result;

@@ -12,10 +12,10 @@
 namespace evq::completion::bench {
 
 struct LoadResult {
-  std::uint64_t round_trips = 0;   // echoes received and verified in the measured window
-  double seconds = 0;              // the measured window
-  double server_cpu_seconds = 0;   // CPU time the server thread used in that window (-1: unknown)
-  std::string error;               // empty when every echo matched
+  std::uint64_t round_trips = 0;  // echoes received and verified in the measured window
+  double seconds = 0;             // the measured window
+  double server_cpu_seconds = 0;  // CPU time the server thread used in that window (-1: unknown)
+  std::string error;              // empty when every echo matched
 };
 
 // Connects `connections` clients to 127.0.0.1:port, warms up for `warmup`, then counts round trips

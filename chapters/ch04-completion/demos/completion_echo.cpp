@@ -40,13 +40,16 @@ const char* underneath(std::string_view backend) {
   return "";
 }
 
-evq::ServeSummary summary_of(const EchoServer::Stats& s) { return {s.accepted, s.closed, s.bytes_echoed, s.errors}; }
+evq::ServeSummary summary_of(const EchoServer::Stats& s) {
+  return {s.accepted, s.closed, s.bytes_echoed, s.errors};
+}
 
 bool run_clients(evq::Narrator& say, std::uint16_t port, int clients, int messages) {
   bool all_ok = true;
   for (int c = 0; c < clients; ++c) {
     OwnedSocket sock = loopback::connect(port);
-    if (c == 0) say.step("client 0: connect(127.0.0.1:{}) -> socket {}", port, loopback::socket_number(sock.get()));
+    if (c == 0)
+      say.step("client 0: connect(127.0.0.1:{}) -> socket {}", port, loopback::socket_number(sock.get()));
     for (int m = 0; m < messages; ++m) {
       std::string msg = fmt::format("client {} message {}", c, m);
       loopback::send_all(sock.get(), msg);
@@ -56,13 +59,15 @@ bool run_clients(evq::Narrator& say, std::uint16_t port, int clients, int messag
         all_ok = false;
       } else if (c == 0 && m == 0) {
         say.step("client 0: send('{}') and recv -> '{}'", msg, echo);
-        say.aside("server side: the read completed with {} bytes in the connection's buffer; the server lent "
-                  "the same buffer to a write; that write's completion lent it to the next read",
-                  msg.size());
+        say.aside(
+            "server side: the read completed with {} bytes in the connection's buffer; the server lent "
+            "the same buffer to a write; that write's completion lent it to the next read",
+            msg.size());
       }
     }
   }
-  say.step("{} clients x {} messages: {}", clients, messages, all_ok ? "every echo matched" : "SOME ECHOES WERE WRONG");
+  say.step("{} clients x {} messages: {}", clients, messages,
+           all_ok ? "every echo matched" : "SOME ECHOES WERE WRONG");
   return all_ok;
 }
 
@@ -70,8 +75,8 @@ bool run_backend(const std::string& name, int clients, int messages, bool quiet)
   evq::Narrator say(!quiet);
   say.title("completion echo server on {}", name);
   loopback::Listener listener = loopback::listen();
-  say.step("socket + bind(127.0.0.1:0) + listen -> socket {}, port {}", loopback::socket_number(listener.socket.get()),
-           listener.port);
+  say.step("socket + bind(127.0.0.1:0) + listen -> socket {}, port {}",
+           loopback::socket_number(listener.socket.get()), listener.port);
   std::unique_ptr<CompletionQueue> queue = open_queue(name);
   say.step("open_queue(\"{}\") -> backend {}", name, queue->backend());
   say.aside("{}", underneath(queue->backend()));
@@ -96,7 +101,8 @@ bool run_backend(const std::string& name, int clients, int messages, bool quiet)
   loop.join();
   if (failure) std::rethrow_exception(failure);
   const auto& stats = server.stats();
-  say.step("stop() -> post(stop); the server detached every connection and waited for their last completions");
+  say.step(
+      "stop() -> post(stop); the server detached every connection and waited for their last completions");
   evq::print_summary(summary_of(stats));
   if (stats.accepted != static_cast<std::uint64_t>(clients)) {
     fmt::print("    expected {} accepted connections, the server saw {}\n", clients, stats.accepted);
@@ -114,8 +120,8 @@ int serve(const std::string& name, bool ipv6, long long seconds, bool quiet) {
   EchoServer server(*queue, listener.socket.get());
   server.narrate_to(say.enabled() ? &say : nullptr);
   say.step("the {} backend: {}", queue->backend(), underneath(queue->backend()));
-  say.step("{}: stopping", evq::serve_on_thread(ipv6, listener.port, seconds, [&] { server.run(); },
-                                                [&] { server.stop(); }));
+  say.step("{}: stopping", evq::serve_on_thread(
+                               ipv6, listener.port, seconds, [&] { server.run(); }, [&] { server.stop(); }));
   evq::print_summary(summary_of(server.stats()));
   return 0;
 }
@@ -123,7 +129,8 @@ int serve(const std::string& name, bool ipv6, long long seconds, bool quiet) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  evq::Cli cli("completion_echo", "An echo server written once against the completion interface, on any backend.");
+  evq::Cli cli("completion_echo",
+               "An echo server written once against the completion interface, on any backend.");
   cli.option("backend", "epoll | kqueue | io_uring (or uring) | iocp | all", "all");
   cli.option("clients", "loopback clients to run", "4");
   cli.option("messages", "messages each client sends and checks", "3");
@@ -147,8 +154,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     if (backend == "all") {
       for (const BackendInfo& b : backends()) {
-        if (b.usable) names.push_back(b.name);
-        else fmt::print("(backend {} not run: {})\n", b.name, b.why_not);
+        if (b.usable)
+          names.push_back(b.name);
+        else
+          fmt::print("(backend {} not run: {})\n", b.name, b.why_not);
       }
     } else {
       names.push_back(backend);

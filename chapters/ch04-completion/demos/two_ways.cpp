@@ -30,7 +30,8 @@ bool readiness_way(evq::Narrator& say) {
   std::size_t n = poll.wait(events, std::chrono::milliseconds(5000));
   if (n != 1) return fmt::print("epoll_wait returned {} events, expected 1\n", n), false;
   say.step("epoll_wait -> token {} {}", events[0].token, evq::epoll::describe(events[0].flags));
-  say.aside("nothing has been read yet: the bytes are still in the socket, and we still own no buffer for them");
+  say.aside(
+      "nothing has been read yet: the bytes are still in the socket, and we still own no buffer for them");
   char buffer[64];
   ssize_t got = ::recv(pair.server.get(), buffer, sizeof buffer, 0);
   if (got <= 0) return fmt::print("recv returned {}\n", got), false;
@@ -51,14 +52,16 @@ bool completion_way(evq::Narrator& say, const std::string& backend) {
   std::string buffer(64, '.');
   queue->read(pair.server.get(), std::as_writable_bytes(std::span(buffer)), 1);
   say.step("read(fd {}, buffer of 64 bytes, user_data 1)", pair.server.get());
-  say.aside("the buffer is lent: until its completion the queue (or the kernel) may write it at any time, "
-            "and we must not touch it");
+  say.aside(
+      "the buffer is lent: until its completion the queue (or the kernel) may write it at any time, "
+      "and we must not touch it");
   evq::write_all(pair.client.get(), "hello, completion");
   say.step("client: send(\"hello, completion\")");
   Completion done[4];
   std::size_t n = queue->wait(done, std::chrono::milliseconds(5000));
   if (n != 1) return fmt::print("wait returned {} completions, expected 1\n", n), false;
-  say.step("wait -> completion {{user_data {}, {}, {} bytes}}", done[0].user_data, to_string(done[0].op), done[0].bytes);
+  say.step("wait -> completion {{user_data {}, {}, {} bytes}}", done[0].user_data, to_string(done[0].op),
+           done[0].bytes);
   std::string text = buffer.substr(0, done[0].bytes);
   say.aside("no recv() of ours: the bytes were already in our buffer when we heard: \"{}\"", text);
   say.aside("and from now on the queue never touches that buffer again");
@@ -69,7 +72,8 @@ bool completion_way(evq::Narrator& say, const std::string& backend) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  evq::Cli cli("two_ways", "The same read told both ways: readiness then read (ch02) versus lend then complete (ch04).");
+  evq::Cli cli("two_ways",
+               "The same read told both ways: readiness then read (ch02) versus lend then complete (ch04).");
   cli.option("backend", "the completion backend for part 2: epoll | kqueue | io_uring | iocp", "default");
   cli.flag("quiet", "do not narrate");
   cli.parse(argc, argv);

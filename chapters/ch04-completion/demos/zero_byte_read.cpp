@@ -16,14 +16,16 @@
 #include "evq/iocp/overlapped_io.hpp"
 
 int main(int argc, char** argv) {
-  evq::Cli cli("zero_byte_read", "IOCP as readiness: a zero-byte WSARecv says 'readable', then recv() reads.");
+  evq::Cli cli("zero_byte_read",
+               "IOCP as readiness: a zero-byte WSARecv says 'readable', then recv() reads.");
   cli.flag("quiet", "do not narrate");
   cli.parse(argc, argv);
   evq::Narrator say(!cli.has("quiet"));
   return cli.run([&] {
     evq::WsaSession wsa;
     auto wine = evq::wine_version();
-    say.title("IOCP as readiness with a zero-byte read{}", wine ? fmt::format(" (under Wine {})", *wine) : "");
+    say.title("IOCP as readiness with a zero-byte read{}",
+              wine ? fmt::format(" (under Wine {})", *wine) : "");
     evq::SocketPair pair = evq::socket_pair();
     say.step("socket_pair over 127.0.0.1 -> client {}, server {}", pair.client.get(), pair.server.get());
     evq::iocp::CompletionPort port(1);
@@ -60,8 +62,8 @@ int main(int argc, char** argv) {
         fmt::print("no packet within 5 s: {}\n", ready.error.message());
         return 1;
       }
-      say.step("GetQueuedCompletionStatus -> key {}, {} bytes: the zero-byte read completed", ready.packet.key,
-               ready.packet.bytes);
+      say.step("GetQueuedCompletionStatus -> key {}, {} bytes: the zero-byte read completed",
+               ready.packet.key, ready.packet.bytes);
       say.aside("0 bytes here is not end of stream: it means 'readable' — a readiness event");
     }
 
@@ -73,8 +75,10 @@ int main(int argc, char** argv) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (got.size() < 24 && std::chrono::steady_clock::now() < until) {
       int n = ::recv(pair.server.get(), buffer, sizeof buffer, 0);
-      if (n > 0) got.append(buffer, static_cast<std::size_t>(n));
-      else if (n == 0 || ::WSAGetLastError() != WSAEWOULDBLOCK) break;
+      if (n > 0)
+        got.append(buffer, static_cast<std::size_t>(n));
+      else if (n == 0 || ::WSAGetLastError() != WSAEWOULDBLOCK)
+        break;
     }
     say.step("recv(server, a buffer chosen only now, 64) -> {} bytes \"{}\"", got.size(), got);
     say.aside("the buffer was needed only for the instant of this call: nothing was pinned while we waited");

@@ -32,7 +32,8 @@ std::vector<BackendInfo> backends() {
 #elif defined(_WIN32)
   list.push_back({"kqueue", false, "kqueue is a BSD and macOS API (Linux builds use ch03's emulation)"});
 #else
-  list.push_back({"kqueue", false, "not built: chapter ch03-kqueue (or its Linux emulation) is missing from this build"});
+  list.push_back({"kqueue", false,
+                  "not built: chapter ch03-kqueue (or its Linux emulation) is missing from this build"});
 #endif
 #ifdef EVQ_COMPLETION_HAVE_URING
   std::string why = UringQueue::unavailable_reason();
@@ -45,7 +46,8 @@ std::vector<BackendInfo> backends() {
 #ifdef EVQ_COMPLETION_HAVE_IOCP
   list.push_back({"iocp", true, ""});
 #else
-  list.push_back({"iocp", false, "IOCP is a Windows API (build with the windows-wine preset to run it under Wine)"});
+  list.push_back(
+      {"iocp", false, "IOCP is a Windows API (build with the windows-wine preset to run it under Wine)"});
 #endif
   return list;
 }
@@ -61,7 +63,8 @@ std::string why_not_usable(std::string_view name) {
   if (name == "uring") name = "io_uring";
   std::string names;
   for (const BackendInfo& b : backends()) {
-    if (b.name == name) return b.usable ? "" : fmt::format("backend '{}' cannot run here: {}", name, b.why_not);
+    if (b.name == name)
+      return b.usable ? "" : fmt::format("backend '{}' cannot run here: {}", name, b.why_not);
     if (b.usable) names += (names.empty() ? "" : ", ") + b.name;
   }
   return fmt::format("unknown backend '{}'; this build has: {}", name, names);

@@ -25,7 +25,9 @@ EchoServer::~EchoServer() {
   }
 }
 
-void EchoServer::stop() { queue_.post(kStopData); }
+void EchoServer::stop() {
+  queue_.post(kStopData);
+}
 
 void EchoServer::run() {
   while (!stopping_) run_once(std::nullopt);
@@ -58,7 +60,7 @@ void EchoServer::handle(Completion& c) {
   if (c.op == Op::read) {  // echo what came: lend the same buffer, now for reading from
     stats_.bytes_echoed += c.bytes;
     queue_.write(conn->socket.get(), std::span(conn->buffer).first(c.bytes), c.user_data);
-  } else {                 // the echo is out: lend the buffer for the next read
+  } else {  // the echo is out: lend the buffer for the next read
     queue_.read(conn->socket.get(), conn->buffer, c.user_data);
   }
 }
@@ -66,13 +68,15 @@ void EchoServer::handle(Completion& c) {
 
 // [snippet echo-accept]
 void EchoServer::on_accept(Completion& c) {
-  if (stopping_) return;  // an accept that won the race with shutdown: its socket closes here
+  if (stopping_) return;           // an accept that won the race with shutdown: its socket closes here
   if (is_machine_full(c.error)) {  // the connection still waits: asking again now would spin
     if (pause_.begin(c.error)) {
       ++stats_.accept_pauses;
       if (narrator_)
-        narrator_->step("accept completed with \"{}\": no new accept for {} ms; {} open connection(s) are "
-                        "served meanwhile", c.error.message(), AcceptPause::kRetry.count(), connections_.size());
+        narrator_->step(
+            "accept completed with \"{}\": no new accept for {} ms; {} open connection(s) are "
+            "served meanwhile",
+            c.error.message(), AcceptPause::kRetry.count(), connections_.size());
     }
     return;  // run_once() issues the next accept when the retry is due
   }
@@ -81,7 +85,7 @@ void EchoServer::on_accept(Completion& c) {
     if (narrator_) narrator_->step("accepting again after {} retries", retries);
   }
   queue_.accept(listener_, kAcceptData);  // keep one accept pending
-  if (c.error) {  // that one connection was lost before we took it
+  if (c.error) {                          // that one connection was lost before we took it
     ++stats_.errors;
     return;
   }
@@ -115,7 +119,8 @@ void EchoServer::shutdown() {
   }
   queue_.detach(listener_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (queue_.pending() > 0 && std::chrono::steady_clock::now() < deadline) run_once(std::chrono::milliseconds(100));
+  while (queue_.pending() > 0 && std::chrono::steady_clock::now() < deadline)
+    run_once(std::chrono::milliseconds(100));
 }
 
 }  // namespace evq::completion

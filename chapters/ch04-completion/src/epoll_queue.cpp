@@ -26,7 +26,9 @@ void EpollQueue::watch(int fd) {
 }
 // [/snippet epoll-watch]
 
-void EpollQueue::unwatch(int fd) { poll_.registry().remove(fd); }
+void EpollQueue::unwatch(int fd) {
+  poll_.registry().remove(fd);
+}
 
 void EpollQueue::poll(std::vector<Readiness>& out, std::optional<std::chrono::milliseconds> timeout) {
   std::size_t n = poll_.wait(events_, timeout);
@@ -38,7 +40,8 @@ void EpollQueue::poll(std::vector<Readiness>& out, std::optional<std::chrono::mi
       continue;
     }
     bool failed = e.error() || e.hangup();
-    out.push_back({static_cast<int>(e.token), e.readable() || e.read_closed() || failed, e.writable() || failed});
+    out.push_back(
+        {static_cast<int>(e.token), e.readable() || e.read_closed() || failed, e.writable() || failed});
   }
 }
 

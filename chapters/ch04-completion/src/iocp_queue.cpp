@@ -16,20 +16,29 @@ constexpr ULONG_PTR kSocketKey = 1;  // every socket's packets carry it; the OVE
 std::error_code portable(std::error_code e) {
   if (!e) return e;
   switch (e.value()) {
-    case ERROR_OPERATION_ABORTED: return operation_aborted();
+    case ERROR_OPERATION_ABORTED:
+      return operation_aborted();
     case ERROR_NETNAME_DELETED:  // what a WSARecv pending on a reset connection completes with
-    case WSAECONNRESET: return std::make_error_code(std::errc::connection_reset);
+    case WSAECONNRESET:
+      return std::make_error_code(std::errc::connection_reset);
     case ERROR_CONNECTION_REFUSED:
-    case WSAECONNREFUSED: return std::make_error_code(std::errc::connection_refused);
+    case WSAECONNREFUSED:
+      return std::make_error_code(std::errc::connection_refused);
     case ERROR_CONNECTION_ABORTED:
-    case WSAECONNABORTED: return std::make_error_code(std::errc::connection_aborted);
+    case WSAECONNABORTED:
+      return std::make_error_code(std::errc::connection_aborted);
     case WSAESHUTDOWN:
-    case ERROR_GRACEFUL_DISCONNECT: return std::make_error_code(std::errc::broken_pipe);
-    case WSAEMFILE: return std::make_error_code(std::errc::too_many_files_open);
-    case WSAENOBUFS: return std::make_error_code(std::errc::no_buffer_space);
+    case ERROR_GRACEFUL_DISCONNECT:
+      return std::make_error_code(std::errc::broken_pipe);
+    case WSAEMFILE:
+      return std::make_error_code(std::errc::too_many_files_open);
+    case WSAENOBUFS:
+      return std::make_error_code(std::errc::no_buffer_space);
     case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_NO_SYSTEM_RESOURCES: return std::make_error_code(std::errc::not_enough_memory);
-    default: return e;
+    case ERROR_NO_SYSTEM_RESOURCES:
+      return std::make_error_code(std::errc::not_enough_memory);
+    default:
+      return e;
   }
 }
 }  // namespace
@@ -42,8 +51,8 @@ struct IocpQueue::Operation {
   std::byte* data = nullptr;
   std::size_t size = 0;
   std::size_t done = 0;
-  std::uint16_t port = 0;             // connect
-  OwnedSocket accepted;               // accept: AcceptEx wants the new socket made beforehand
+  std::uint16_t port = 0;  // connect
+  OwnedSocket accepted;    // accept: AcceptEx wants the new socket made beforehand
   char addresses[evq::iocp::kAcceptAddressBytes]{};
   bool input = true;
   bool cancel_requested = false;
@@ -93,7 +102,8 @@ void IocpQueue::accept(NativeSocket listener, UserData user_data) {
 
 void IocpQueue::connect(NativeSocket sock, const Endpoint& to, UserData user_data) {
   SocketState& s = sockets_.get(sock, "connect", backend());
-  if (to.family() != AF_INET) throw std::invalid_argument("connect: the iocp backend connects to IPv4 loopback only");
+  if (to.family() != AF_INET)
+    throw std::invalid_argument("connect: the iocp backend connects to IPv4 loopback only");
   sockaddr_in sin{};
   std::memcpy(&sin, &to.storage, sizeof sin);
   auto op = std::make_unique<Operation>();
@@ -146,8 +156,8 @@ void IocpQueue::start(OperationQueue& queue) {
         started = evq::iocp::start_recv(op.sock, {reinterpret_cast<char*>(op.data), op.size}, op.overlapped);
         break;
       case Op::write:
-        started = evq::iocp::start_send(op.sock, {reinterpret_cast<const char*>(op.data) + op.done, op.size - op.done},
-                                        op.overlapped);
+        started = evq::iocp::start_send(
+            op.sock, {reinterpret_cast<const char*>(op.data) + op.done, op.size - op.done}, op.overlapped);
         break;
       case Op::accept:
         try {  // AcceptEx wants its socket made first; out of sockets, the accept fails to start
@@ -182,7 +192,8 @@ void IocpQueue::cancel(NativeSocket sock) {
   SocketState& s = *state;
   for (auto [queue, busy] : {std::pair{&s.input, s.input_busy}, std::pair{&s.output, s.output_busy}}) {
     auto first_waiting = queue->begin() + (busy ? 1 : 0);
-    for (auto op = first_waiting; op != queue->end(); ++op) ready_.finish(**op, (*op)->done, operation_aborted());
+    for (auto op = first_waiting; op != queue->end(); ++op)
+      ready_.finish(**op, (*op)->done, operation_aborted());
     queue->erase(first_waiting, queue->end());
     if (busy && !queue->front()->cancel_requested) {
       Operation& op = *queue->front();

@@ -8,7 +8,9 @@ namespace {
 constexpr uintptr_t kWakeIdent = 1;
 }  // namespace
 
-KqueueQueue::KqueueQueue() { kq_.apply(evq::kq::change(kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR)); }
+KqueueQueue::KqueueQueue() {
+  kq_.apply(evq::kq::change(kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR));
+}
 
 // [snippet kqueue-watch]
 void KqueueQueue::watch(int fd) {
@@ -46,6 +48,8 @@ void KqueueQueue::poll(std::vector<Readiness>& out, std::optional<std::chrono::m
   }
 }
 
-void KqueueQueue::wake() { kq_.apply(evq::kq::change(kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER)); }
+void KqueueQueue::wake() {
+  kq_.apply(evq::kq::change(kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER));
+}
 
 }  // namespace evq::completion

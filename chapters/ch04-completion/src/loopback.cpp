@@ -16,7 +16,9 @@
 namespace evq::completion::loopback {
 
 #ifdef _WIN32
-void init() { static evq::WsaSession session; }
+void init() {
+  static evq::WsaSession session;
+}
 
 Listener listen(int backlog, bool ipv6) {
   init();
@@ -41,11 +43,21 @@ OwnedSocket connect(std::uint16_t port) {
   return s;
 }
 
-void send_all(NativeSocket s, std::string_view data) { evq::send_all(s, data); }
-std::string recv_exact(NativeSocket s, std::size_t n) { return evq::recv_exact(s, n); }
-void half_close(NativeSocket s) { evq::shutdown_send(s); }
-void reset_on_close(NativeSocket s) { evq::set_linger_reset(s); }
-long long socket_number(NativeSocket s) { return static_cast<long long>(s); }
+void send_all(NativeSocket s, std::string_view data) {
+  evq::send_all(s, data);
+}
+std::string recv_exact(NativeSocket s, std::size_t n) {
+  return evq::recv_exact(s, n);
+}
+void half_close(NativeSocket s) {
+  evq::shutdown_send(s);
+}
+void reset_on_close(NativeSocket s) {
+  evq::set_linger_reset(s);
+}
+long long socket_number(NativeSocket s) {
+  return static_cast<long long>(s);
+}
 #else
 void init() {}
 
@@ -68,11 +80,21 @@ OwnedSocket connect(std::uint16_t port) {
   return s;
 }
 
-void send_all(NativeSocket s, std::string_view data) { evq::write_all(s, data); }
-std::string recv_exact(NativeSocket s, std::size_t n) { return evq::read_exact(s, n); }
-void half_close(NativeSocket s) { evq::shutdown_write(s); }
-void reset_on_close(NativeSocket s) { evq::set_linger_reset(s); }
-long long socket_number(NativeSocket s) { return s; }
+void send_all(NativeSocket s, std::string_view data) {
+  evq::write_all(s, data);
+}
+std::string recv_exact(NativeSocket s, std::size_t n) {
+  return evq::read_exact(s, n);
+}
+void half_close(NativeSocket s) {
+  evq::shutdown_write(s);
+}
+void reset_on_close(NativeSocket s) {
+  evq::set_linger_reset(s);
+}
+long long socket_number(NativeSocket s) {
+  return s;
+}
 #endif
 
 }  // namespace evq::completion::loopback

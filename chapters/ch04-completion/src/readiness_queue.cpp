@@ -20,7 +20,9 @@ void make_nonblocking(int fd) {
   if (!(flags & O_NONBLOCK)) check(::fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl(F_SETFL, O_NONBLOCK)");
 }
 
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+bool would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
 
 }  // namespace
 
@@ -58,7 +60,8 @@ void ReadinessQueue::read(NativeSocket fd, std::span<std::byte> buffer, UserData
 void ReadinessQueue::write(NativeSocket fd, std::span<const std::byte> buffer, UserData user_data) {
   SocketState& s = sockets_.get(fd, "write", backend());
   // The queue only reads through this pointer; Pending keeps one pointer type for both directions.
-  submit(fd, s, s.output, Pending{Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size()});
+  submit(fd, s, s.output,
+         Pending{Op::write, user_data, const_cast<std::byte*>(buffer.data()), buffer.size()});
 }
 
 // [snippet try-first]
@@ -78,7 +81,8 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
       case Op::read: {
         ssize_t n = ::recv(fd, op.data, op.size, 0);
         if (n == 0 && event_error) return ready_.finish(op, 0, errno_code(event_error)), Step::completed;
-        if (n >= 0) return ready_.finish(op, static_cast<std::size_t>(n), {}), Step::completed;  // 0: end of stream
+        if (n >= 0)
+          return ready_.finish(op, static_cast<std::size_t>(n), {}), Step::completed;  // 0: end of stream
         break;
       }
       case Op::write: {
@@ -108,7 +112,8 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
       case Op::connect: {
         if (!op.connect_started) {
           op.connect_started = true;
-          if (::connect(fd, op.to->get(), op.to->length) == 0) return ready_.finish(op, 0, {}), Step::completed;
+          if (::connect(fd, op.to->get(), op.to->length) == 0)
+            return ready_.finish(op, 0, {}), Step::completed;
           if (errno == EINPROGRESS || errno == EINTR) return Step::would_block;  // finishes in the kernel
           break;
         }
@@ -161,7 +166,8 @@ void ReadinessQueue::post(UserData user_data, std::size_t bytes) {
 }
 
 // [snippet wait]
-std::size_t ReadinessQueue::wait(std::span<Completion> out, std::optional<std::chrono::milliseconds> timeout) {
+std::size_t ReadinessQueue::wait(std::span<Completion> out,
+                                 std::optional<std::chrono::milliseconds> timeout) {
   posts_.take_into(ready_);
   // With completions already waiting, return them without a syscall, but not twice in a row: a
   // program that keeps completing inline must not starve the sockets that wait for readiness.

@@ -33,11 +33,16 @@ Endpoint Endpoint::loopback(std::uint16_t port, bool ipv6) {
 
 std::string_view to_string(Op op) {
   switch (op) {
-    case Op::accept: return "accept";
-    case Op::connect: return "connect";
-    case Op::read: return "read";
-    case Op::write: return "write";
-    case Op::post: return "post";
+    case Op::accept:
+      return "accept";
+    case Op::connect:
+      return "connect";
+    case Op::read:
+      return "read";
+    case Op::write:
+      return "write";
+    case Op::post:
+      return "post";
   }
   return "?";
 }

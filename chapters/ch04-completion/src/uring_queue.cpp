@@ -35,7 +35,7 @@ struct UringQueue::Operation {
   std::size_t done = 0;  // write: bytes already sent
   Endpoint to{};         // connect: must stay put until the CQE, the kernel reads it
   int fd = -1;
-  bool input = true;     // which queue of its socket it is in
+  bool input = true;  // which queue of its socket it is in
   bool cancel_requested = false;
   SocketState* socket = nullptr;
 };
@@ -53,10 +53,11 @@ std::string UringQueue::unavailable_reason() {
     return fmt::format("io_uring_queue_init failed: {} (kernel too old, io_uring disabled, or seccomp)",
                        std::strerror(-rc));
   std::string reason;
-  if (!(ring.features & IORING_FEAT_EXT_ARG)) reason = "the kernel lacks IORING_FEAT_EXT_ARG (needs Linux 5.11+)";
+  if (!(ring.features & IORING_FEAT_EXT_ARG))
+    reason = "the kernel lacks IORING_FEAT_EXT_ARG (needs Linux 5.11+)";
   if (io_uring_probe* probe = io_uring_get_probe_ring(&ring)) {
-    for (int op : {IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_ASYNC_CANCEL,
-                   IORING_OP_READ})
+    for (int op : {IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT, IORING_OP_CONNECT,
+                   IORING_OP_ASYNC_CANCEL, IORING_OP_READ})
       if (!io_uring_opcode_supported(probe, op) && reason.empty())
         reason = fmt::format("the kernel does not support io_uring opcode {}", op);
     io_uring_free_probe(probe);
@@ -67,8 +68,7 @@ std::string UringQueue::unavailable_reason() {
   return reason;
 }
 
-UringQueue::UringQueue(unsigned entries)
-    : wakeup_(check(::eventfd(0, EFD_CLOEXEC), "eventfd(EFD_CLOEXEC)")) {
+UringQueue::UringQueue(unsigned entries) : wakeup_(check(::eventfd(0, EFD_CLOEXEC), "eventfd(EFD_CLOEXEC)")) {
   // [snippet uring-setup]
   // One thread submits and reaps (the interface's rule), so tell the kernel: with SINGLE_ISSUER and
   // DEFER_TASKRUN (Linux 6.1) completion work runs only when we wait, instead of interrupting us.
@@ -174,7 +174,7 @@ void UringQueue::write(NativeSocket fd, std::span<const std::byte> buffer, UserD
 }
 
 std::unique_ptr<UringQueue::Operation> UringQueue::new_operation(Op kind, UserData user_data, std::byte* data,
-                                                                  std::size_t size) {
+                                                                 std::size_t size) {
   std::unique_ptr<Operation> op;
   if (spare_.empty()) {
     op = std::make_unique<Operation>();
@@ -204,11 +204,20 @@ void UringQueue::start(OperationQueue& queue) {
   Operation& op = *queue.front();
   io_uring_sqe* sqe = next_sqe();
   switch (op.op) {
-    case Op::read:    io_uring_prep_recv(sqe, op.fd, op.data, op.size, 0); break;
-    case Op::write:   io_uring_prep_send(sqe, op.fd, op.data + op.done, op.size - op.done, MSG_NOSIGNAL); break;
-    case Op::accept:  io_uring_prep_accept(sqe, op.fd, nullptr, nullptr, SOCK_CLOEXEC); break;
-    case Op::connect: io_uring_prep_connect(sqe, op.fd, op.to.get(), op.to.length); break;
-    case Op::post:    break;
+    case Op::read:
+      io_uring_prep_recv(sqe, op.fd, op.data, op.size, 0);
+      break;
+    case Op::write:
+      io_uring_prep_send(sqe, op.fd, op.data + op.done, op.size - op.done, MSG_NOSIGNAL);
+      break;
+    case Op::accept:
+      io_uring_prep_accept(sqe, op.fd, nullptr, nullptr, SOCK_CLOEXEC);
+      break;
+    case Op::connect:
+      io_uring_prep_connect(sqe, op.fd, op.to.get(), op.to.length);
+      break;
+    case Op::post:
+      break;
   }
   io_uring_sqe_set_data(sqe, &op);  // the CQE brings this pointer back
   (op.input ? op.socket->input_busy : op.socket->output_busy) = true;
@@ -225,7 +234,8 @@ void UringQueue::cancel(NativeSocket fd) {
   for (auto [queue, busy] : {std::pair{&s.input, s.input_busy}, std::pair{&s.output, s.output_busy}}) {
     // Not yet given to the kernel: abort here and now.
     auto first_waiting = queue->begin() + (busy ? 1 : 0);
-    for (auto op = first_waiting; op != queue->end(); ++op) ready_.finish(**op, (*op)->done, operation_aborted());
+    for (auto op = first_waiting; op != queue->end(); ++op)
+      ready_.finish(**op, (*op)->done, operation_aborted());
     queue->erase(first_waiting, queue->end());
     // In the kernel: ask it to cancel; the operation's own CQE says how it ended (-ECANCELED, or its
     // real result if it finished first). The buffer is ours again only then.
@@ -266,14 +276,24 @@ void UringQueue::finish(OperationQueue& queue, int res) {
     if (op.done < op.size && !op.cancel_requested) return start(queue);  // a short send: send the rest
   }
   std::error_code error;
-  if (res == -ECANCELED || (res == -EINTR && op.cancel_requested)) error = operation_aborted();
-  else if (res < 0) error = errno_code(-res);
+  if (res == -ECANCELED || (res == -EINTR && op.cancel_requested))
+    error = operation_aborted();
+  else if (res < 0)
+    error = errno_code(-res);
   switch (op.op) {
-    case Op::read:    ready_.finish(op, res > 0 ? static_cast<std::size_t>(res) : 0, error); break;
-    case Op::write:   ready_.finish(op, op.done, op.done < op.size && !error ? operation_aborted() : error); break;
-    case Op::accept:  ready_.finish(op, 0, error, res >= 0 ? OwnedSocket(res) : OwnedSocket()); break;
+    case Op::read:
+      ready_.finish(op, res > 0 ? static_cast<std::size_t>(res) : 0, error);
+      break;
+    case Op::write:
+      ready_.finish(op, op.done, op.done < op.size && !error ? operation_aborted() : error);
+      break;
+    case Op::accept:
+      ready_.finish(op, 0, error, res >= 0 ? OwnedSocket(res) : OwnedSocket());
+      break;
     case Op::connect:
-    case Op::post:    ready_.finish(op, 0, error); break;
+    case Op::post:
+      ready_.finish(op, 0, error);
+      break;
   }
   // Reuse it, unless a cancel request named its address: never let that request meet a newcomer.
   if (!op.cancel_requested && spare_.size() < 1024) spare_.push_back(std::move(queue.front()));

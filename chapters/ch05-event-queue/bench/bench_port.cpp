@@ -195,8 +195,9 @@ int main(int argc, char** argv) {
   cli.option("csv", "where to write the CSV", "bench_port.csv");
   cli.option("queues", "which queues to run, comma-separated (one alone is handy under perf)",
              "port,port-ex,plain,asio");
-  cli.epilog("Try: build/release/bin/ch05/bench_port --packets 2000000 --threads 4\n"
-             "     tools/lab bench ch05");
+  cli.epilog(
+      "Try: build/release/bin/ch05/bench_port --packets 2000000 --threads 4\n"
+      "     tools/lab bench ch05");
   cli.parse(argc, argv);
   return cli.run([&]() -> int {
     const auto packets = static_cast<std::uint64_t>(cli.get_int("packets", 1000, 100'000'000));
@@ -227,8 +228,10 @@ int main(int argc, char** argv) {
       return std::find(wanted.begin(), wanted.end(), q.first) == wanted.end();
     });
 
-    fmt::print("bench_port: {} packets, 1 producer, {} consumer threads, port concurrency {}, {} CPUs, "
-               "best of {}\n", packets, threads, concurrency == 0 ? cpus : concurrency, cpus, runs);
+    fmt::print(
+        "bench_port: {} packets, 1 producer, {} consumer threads, port concurrency {}, {} CPUs, "
+        "best of {}\n",
+        packets, threads, concurrency == 0 ? cpus : concurrency, cpus, runs);
     std::vector<Sample> best;
     for (auto& [name, run] : queues) {
       Sample top;
@@ -237,7 +240,8 @@ int main(int argc, char** argv) {
         Sample s;
         s.name = name;
         if (!run(s)) {
-          fmt::print(stderr, "bench_port: a {} run did not finish within {}s; giving up\n", name, limit.count());
+          fmt::print(stderr, "bench_port: a {} run did not finish within {}s; giving up\n", name,
+                     limit.count());
           return 1;
         }
         if (s.mpps > top.mpps) top = s;
@@ -247,7 +251,9 @@ int main(int argc, char** argv) {
 
     // Ratios are against the port; without it in the run, the column stays empty.
     const double port_mpps = best[0].name == "port" ? best[0].mpps : 0;
-    auto ratio = [&](const Sample& s) { return port_mpps > 0 ? fmt::format("{:.2f}", port_mpps / s.mpps) : std::string("-"); };
+    auto ratio = [&](const Sample& s) {
+      return port_mpps > 0 ? fmt::format("{:.2f}", port_mpps / s.mpps) : std::string("-");
+    };
     fmt::print("\n{:<8} {:>12} {:>10} {:>14} {:>16} {:>12}\n", "queue", "Mpackets/s", "seconds",
                "vol. cs/packet", "invol. cs/packet", "port is x");
     for (const Sample& s : best)
@@ -262,7 +268,9 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "bench_port: cannot write {}\n", path);
       return 1;
     }
-    fmt::print(csv.get(), "queue,packets,threads,concurrency,cpus,seconds,mpps,vcsw_per_packet,ivcsw_per_packet,port_speedup\n");
+    fmt::print(
+        csv.get(),
+        "queue,packets,threads,concurrency,cpus,seconds,mpps,vcsw_per_packet,ivcsw_per_packet,port_speedup\n");
     for (const Sample& s : best)
       fmt::print(csv.get(), "{},{},{},{},{},{:.6f},{:.4f},{:.6f},{:.6f},{}\n", s.name, packets, threads,
                  concurrency == 0 ? cpus : concurrency, cpus, s.seconds, s.mpps, s.vcsw_per_packet,

@@ -32,13 +32,15 @@ std::string run_client(std::uint16_t port, int id, int messages) {
   try {
     peer::OwnedSocket sock = loopback::connect(port);
     for (int m = 0; m < messages; ++m) {
-      std::string text = fmt::format("client {} message {}: {}", id, m, std::string(static_cast<std::size_t>(m % 7) * 100, 'x'));
+      std::string text = fmt::format("client {} message {}: {}", id, m,
+                                     std::string(static_cast<std::size_t>(m % 7) * 100, 'x'));
       loopback::send_all(sock.get(), text);
       if (loopback::recv_exact(sock.get(), text.size()) != text)
         return fmt::format("client {}: echo of message {} differs", id, m);
     }
     peer::half_close(sock.get());  // the server reads end of stream and closes its side
-    if (!loopback::recv_exact(sock.get(), 1).empty()) return fmt::format("client {}: data after the echo", id);
+    if (!loopback::recv_exact(sock.get(), 1).empty())
+      return fmt::format("client {}: data after the echo", id);
     return "";
   } catch (const std::exception& e) {
     return fmt::format("client {}: {}", id, e.what());
@@ -71,8 +73,9 @@ int main(int argc, char** argv) {
   cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
   cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
   cli.flag("quiet", "no narration: only the summary");
-  cli.epilog("Try: build/dev/bin/ch05/echo_pool --clients 50 --messages 100\n"
-             "     build/dev/bin/ch05/echo_pool --serve   (then: nc -N 127.0.0.1 <port>)");
+  cli.epilog(
+      "Try: build/dev/bin/ch05/echo_pool --clients 50 --messages 100\n"
+      "     build/dev/bin/ch05/echo_pool --serve   (then: nc -N 127.0.0.1 <port>)");
   cli.parse(argc, argv);
   return cli.run([&]() -> int {
     const int clients = static_cast<int>(cli.get_int("clients", 0, 1000));
@@ -134,8 +137,7 @@ int main(int argc, char** argv) {
       auto st = server.stats();
       return server.open_connections() == 0 && st.closed == st.accepted;
     };
-    while (!settled() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(5ms);
+    while (!settled() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
     auto stats = server.stats();
     say.step("every echo checked: {} of {} clients fine (the last one closes the run)",
              clients + 1 - failures, clients + 1);

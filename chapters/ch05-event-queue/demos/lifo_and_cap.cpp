@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
     Worker& top = *workers.back();
     auto first = top.result(5s);
     if (!first || first->packet.key != 1) return fail("the most recent waiter did not get key 1");
-    say.step("worker {} (the last to wait) returns from get() with key 1 -> {}", top.number(), counters(port));
+    say.step("worker {} (the last to wait) returns from get() with key 1 -> {}", top.number(),
+             counters(port));
     say.aside("direct hand-off: post() chose worker {} and gave it the packet; nobody raced for it",
               top.number());
 

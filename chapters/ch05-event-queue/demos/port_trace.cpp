@@ -33,7 +33,8 @@ void busy_for(std::chrono::microseconds d) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  evq::Cli cli("port_trace", "Record a port at work and write a Chrome trace (Perfetto) and an ASCII timeline.");
+  evq::Cli cli("port_trace",
+               "Record a port at work and write a Chrome trace (Perfetto) and an ASCII timeline.");
   // The default lies in the temp directory, so a tour run from the repository leaves nothing there.
   const std::string default_out = (std::filesystem::temp_directory_path() / "evq-port-trace.json").string();
   cli.option("out", "where to write the trace JSON", default_out);
@@ -41,8 +42,9 @@ int main(int argc, char** argv) {
   cli.option("bursts", "bursts of packets to post", "3");
   cli.option("packets", "packets per burst", "8");
   cli.option("work-us", "microseconds of CPU work per packet", "800");
-  cli.epilog("Try: build/dev/bin/ch05/port_trace --out /tmp/port.json   then open it in ui.perfetto.dev\n"
-             "     python3 chapters/ch05-event-queue/tools/trace_to_svg.py /tmp/port.json /tmp/port.svg");
+  cli.epilog(
+      "Try: build/dev/bin/ch05/port_trace --out /tmp/port.json   then open it in ui.perfetto.dev\n"
+      "     python3 chapters/ch05-event-queue/tools/trace_to_svg.py /tmp/port.json /tmp/port.svg");
   cli.parse(argc, argv);
   return cli.run([&]() -> int {
     const auto concurrency = static_cast<unsigned>(cli.get_int("concurrency", 1, 16));

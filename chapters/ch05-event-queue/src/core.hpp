@@ -25,7 +25,7 @@ inline constexpr std::size_t kCacheLine = 64;  // x86-64 and most ARM cores
 // One thread parked in get()/get_many(), on its own stack.
 struct Waiter {
   explicit Waiter(Parker& own) : parker(own) {}
-  Parker& parker;  // the waiting thread's own
+  Parker& parker;         // the waiting thread's own
   std::span<Packet> out;  // where a hand-off writes the packet(s)
   std::size_t count = 0;
   Wait status = Wait::timeout;
@@ -97,21 +97,21 @@ class Core {
 
   // Read on every call, written rarely.
   alignas(kCacheLine) std::atomic<bool> release_possible{false};  // !closed && running <
-                                  // concurrency && waiters nonempty, as of the last settle_locked()
+      // concurrency && waiters nonempty, as of the last settle_locked()
   std::atomic<Trace*> trace{nullptr};
   const unsigned concurrency;
 
   // The rules of [MS-IOCP] (notes/references.md), guarded by `state_lock`.
   alignas(kCacheLine) mutable SpinLock state_lock;
-  PacketQueue queue;              // FIFO: the oldest packet leaves first
-  std::vector<Waiter*> waiters;   // LIFO: back() is the most recent waiter
-  unsigned running = 0;           // associated threads between get()'s return and their next get()
+  PacketQueue queue;             // FIFO: the oldest packet leaves first
+  std::vector<Waiter*> waiters;  // LIFO: back() is the most recent waiter
+  unsigned running = 0;          // associated threads between get()'s return and their next get()
   bool closed = false;
 
   // The producer side, guarded by `inbox_lock`: all that post()'s fast path writes.
   alignas(kCacheLine) mutable SpinLock inbox_lock;
-  std::vector<Packet> inbox;      // posted, not yet in `queue`; oldest first
-  bool inbox_closed = false;      // close() sets it under both locks; post() checks it here
+  std::vector<Packet> inbox;  // posted, not yet in `queue`; oldest first
+  bool inbox_closed = false;  // close() sets it under both locks; post() checks it here
 };
 
 }  // namespace evq::port::detail

@@ -18,10 +18,13 @@ EchoServer::EchoServer(OwnedSocket listener, unsigned concurrency, unsigned thre
     : port_(concurrency), io_(std::make_unique<PortIo>(port_, backend)), listener_(std::move(listener)) {
   io_->associate(listener_.get(), kListenerKey);
   io_->accept(listener_.get(), static_cast<std::uint64_t>(Step::accept));
-  pool_ = std::make_unique<ThreadPool>(port_, [this](const Packet& p) { handle(p); }, threads);
+  pool_ = std::make_unique<ThreadPool>(
+      port_, [this](const Packet& p) { handle(p); }, threads);
 }
 
-EchoServer::~EchoServer() { stop(); }
+EchoServer::~EchoServer() {
+  stop();
+}
 
 void EchoServer::stop() {
   if (stopping_.exchange(true)) return;
@@ -36,8 +39,10 @@ void EchoServer::stop() {
 
 // [snippet echo-handle]
 void EchoServer::handle(const Packet& packet) {
-  if (packet.key == kListenerKey) on_accept(packet);
-  else on_io(packet);
+  if (packet.key == kListenerKey)
+    on_accept(packet);
+  else
+    on_io(packet);
 }
 // [/snippet echo-handle]
 

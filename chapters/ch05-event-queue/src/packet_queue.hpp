@@ -26,7 +26,8 @@ class PacketQueue {
       head_ = 0;
       items_.swap(newer);  // the common case: O(1)
     } else {
-      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));  // reuse the taken prefix
+      items_.erase(items_.begin(),
+                   items_.begin() + static_cast<std::ptrdiff_t>(head_));  // reuse the taken prefix
       head_ = 0;
       items_.insert(items_.end(), newer.begin(), newer.end());
       newer.clear();

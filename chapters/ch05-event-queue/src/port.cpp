@@ -21,9 +21,12 @@ using Kind = Trace::Kind;
 
 std::string to_string(Wait status) {
   switch (status) {
-    case Wait::packet: return "packet";
-    case Wait::timeout: return "timeout";
-    case Wait::closed: return "closed";
+    case Wait::packet:
+      return "packet";
+    case Wait::timeout:
+      return "timeout";
+    case Wait::closed:
+      return "closed";
   }
   return "?";
 }
@@ -39,7 +42,9 @@ namespace detail {
 // mingw-w64's thread_local destructors can run after the thread's emulated TLS was freed (seen as
 // crashes under Wine), so on Windows the association is a heap object in a fiber-local slot, whose
 // callback Windows runs at thread exit with the pointer itself.
-void WINAPI release_association(void* p) { delete static_cast<Association*>(p); }
+void WINAPI release_association(void* p) {
+  delete static_cast<Association*>(p);
+}
 
 Association& this_thread_association() {
   static const DWORD slot = ::FlsAlloc(&release_association);
@@ -87,7 +92,9 @@ Port::~Port() {
   core_->trace.store(nullptr, std::memory_order_release);
 }
 
-unsigned Port::concurrency() const { return core_->concurrency; }
+unsigned Port::concurrency() const {
+  return core_->concurrency;
+}
 
 // [snippet post]
 bool Port::post(const Packet& packet) {
@@ -245,13 +252,18 @@ bool Port::closed() const {
 Port::Counters Port::counters() const {
   std::lock_guard lock(core_->state_lock);
   std::lock_guard in(core_->inbox_lock);
-  return {core_->running, core_->waiters.size(), core_->queue.size() + core_->inbox.size(),
-          core_->closed};
+  return {core_->running, core_->waiters.size(), core_->queue.size() + core_->inbox.size(), core_->closed};
 }
 
-void Port::set_trace(Trace* trace) { core_->trace.store(trace, std::memory_order_release); }
-Trace* Port::trace() const { return core_->tracer(); }
+void Port::set_trace(Trace* trace) {
+  core_->trace.store(trace, std::memory_order_release);
+}
+Trace* Port::trace() const {
+  return core_->tracer();
+}
 
-bool Port::is_associated() const { return detail::this_thread_association().core == core_; }
+bool Port::is_associated() const {
+  return detail::this_thread_association().core == core_;
+}
 
 }  // namespace evq::port

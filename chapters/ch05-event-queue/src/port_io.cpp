@@ -152,7 +152,9 @@ PortIo::PortIo(Port& port, const std::string& backend) : pump_(std::make_unique<
 
 PortIo::~PortIo() = default;
 
-std::string PortIo::backend() const { return std::string(pump_->queue_->backend()); }
+std::string PortIo::backend() const {
+  return std::string(pump_->queue_->backend());
+}
 
 void PortIo::associate(NativeSocket sock, std::uint64_t key) {
   pump_->submit([p = pump_.get(), sock, key] {
@@ -162,24 +164,23 @@ void PortIo::associate(NativeSocket sock, std::uint64_t key) {
 }
 
 void PortIo::read(NativeSocket sock, std::span<std::byte> buffer, std::uint64_t user) {
-  pump_->submit([p = pump_.get(), sock, buffer, user] {
-    p->queue_->read(sock, buffer, p->remember(sock, user));
-  });
+  pump_->submit(
+      [p = pump_.get(), sock, buffer, user] { p->queue_->read(sock, buffer, p->remember(sock, user)); });
 }
 
 void PortIo::write(NativeSocket sock, std::span<const std::byte> buffer, std::uint64_t user) {
-  pump_->submit([p = pump_.get(), sock, buffer, user] {
-    p->queue_->write(sock, buffer, p->remember(sock, user));
-  });
+  pump_->submit(
+      [p = pump_.get(), sock, buffer, user] { p->queue_->write(sock, buffer, p->remember(sock, user)); });
 }
 
 void PortIo::accept(NativeSocket listener, std::uint64_t user) {
-  pump_->submit([p = pump_.get(), listener, user] {
-    p->queue_->accept(listener, p->remember(listener, user));
-  });
+  pump_->submit(
+      [p = pump_.get(), listener, user] { p->queue_->accept(listener, p->remember(listener, user)); });
 }
 
-OwnedSocket PortIo::take_accepted(std::uint64_t user) { return pump_->take_accepted(user); }
+OwnedSocket PortIo::take_accepted(std::uint64_t user) {
+  return pump_->take_accepted(user);
+}
 
 void PortIo::cancel(NativeSocket sock) {
   pump_->submit([p = pump_.get(), sock] {

@@ -12,16 +12,26 @@ namespace evq::port {
 
 std::string to_string(Trace::Kind kind) {
   switch (kind) {
-    case Trace::Kind::get_called: return "get_called";
-    case Trace::Kind::parked: return "parked";
-    case Trace::Kind::woken: return "woken";
-    case Trace::Kind::got: return "got";
-    case Trace::Kind::timed_out: return "timed_out";
-    case Trace::Kind::closed: return "closed";
-    case Trace::Kind::posted: return "posted";
-    case Trace::Kind::scope_enter: return "scope_enter";
-    case Trace::Kind::scope_exit: return "scope_exit";
-    case Trace::Kind::counters: return "counters";
+    case Trace::Kind::get_called:
+      return "get_called";
+    case Trace::Kind::parked:
+      return "parked";
+    case Trace::Kind::woken:
+      return "woken";
+    case Trace::Kind::got:
+      return "got";
+    case Trace::Kind::timed_out:
+      return "timed_out";
+    case Trace::Kind::closed:
+      return "closed";
+    case Trace::Kind::posted:
+      return "posted";
+    case Trace::Kind::scope_enter:
+      return "scope_enter";
+    case Trace::Kind::scope_exit:
+      return "scope_exit";
+    case Trace::Kind::counters:
+      return "counters";
   }
   return "?";
 }
@@ -110,38 +120,53 @@ std::string Trace::chrome_json() const {
   for (const Event& e : events_) {
     double ts = static_cast<double>(e.ts_ns) / 1000.0;
     auto bar = [&](char ph, const std::string& name) {
-      emit(fmt::format(R"({{"name":"{}","cat":"port","ph":"{}","ts":{:.3f},"pid":1,"tid":{}}})",
-                       name, ph, ts, e.thread));
+      emit(fmt::format(R"({{"name":"{}","cat":"port","ph":"{}","ts":{:.3f},"pid":1,"tid":{}}})", name, ph, ts,
+                       e.thread));
     };
     auto instant = [&](const std::string& name) {
-      emit(fmt::format(R"({{"name":"{}","cat":"port","ph":"i","s":"t","ts":{:.3f},"pid":1,"tid":{}}})",
-                       name, ts, e.thread));
+      emit(fmt::format(R"({{"name":"{}","cat":"port","ph":"i","s":"t","ts":{:.3f},"pid":1,"tid":{}}})", name,
+                       ts, e.thread));
     };
     switch (e.kind) {
       case Kind::get_called:
         if (running_bar[e.thread]) bar('E', "");
         running_bar[e.thread] = false;
         break;
-      case Kind::parked: bar('B', "waiting"); break;
-      case Kind::woken: bar('E', ""); break;
+      case Kind::parked:
+        bar('B', "waiting");
+        break;
+      case Kind::woken:
+        bar('E', "");
+        break;
       case Kind::got:
         bar('B', fmt::format("key {}", e.key));
         running_bar[e.thread] = true;
         break;
-      case Kind::timed_out: instant("timeout"); break;
-      case Kind::closed: instant("closed"); break;
-      case Kind::posted: instant(fmt::format("post key {}", e.key)); break;
-      case Kind::scope_enter: bar('B', "blocking scope"); break;
-      case Kind::scope_exit: bar('E', ""); break;
+      case Kind::timed_out:
+        instant("timeout");
+        break;
+      case Kind::closed:
+        instant("closed");
+        break;
+      case Kind::posted:
+        instant(fmt::format("post key {}", e.key));
+        break;
+      case Kind::scope_enter:
+        bar('B', "blocking scope");
+        break;
+      case Kind::scope_exit:
+        bar('E', "");
+        break;
       case Kind::counters:
-        emit(fmt::format(R"({{"name":"port","ph":"C","ts":{:.3f},"pid":1,"args":{{"running":{},"waiting":{},"queued":{}}}}})",
-                         ts, e.running, e.waiting, e.queued));
+        emit(fmt::format(
+            R"({{"name":"port","ph":"C","ts":{:.3f},"pid":1,"args":{{"running":{},"waiting":{},"queued":{}}}}})",
+            ts, e.running, e.waiting, e.queued));
         break;
     }
   }
   for (const auto& [thread, name] : names_)
-    emit(fmt::format(R"({{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":"{}"}}}})",
-                     thread, json_escape(name)));
+    emit(fmt::format(R"({{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":"{}"}}}})", thread,
+                     json_escape(name)));
   out += "\n]}\n";
   return out;
 }
@@ -152,36 +177,50 @@ std::string Trace::ascii_timeline(int columns) const {
   if (events_.empty() || columns < 1) return "";
   const std::int64_t start = events_.front().ts_ns;
   const std::int64_t span = std::max<std::int64_t>(1, events_.back().ts_ns - start + 1);
-  auto column = [&](std::int64_t ts) {
-    return static_cast<int>((ts - start) * columns / span);
-  };
-  std::map<int, std::string> rows;  // thread -> its row
+  auto column = [&](std::int64_t ts) { return static_cast<int>((ts - start) * columns / span); };
+  std::map<int, std::string> rows;            // thread -> its row
   std::map<int, std::pair<char, int>> state;  // thread -> (what it does, since which column)
   std::string running_row(static_cast<std::size_t>(columns), ' ');
   auto paint = [&](int thread, int until) {
     auto& [what, from] = state.try_emplace(thread, ' ', 0).first->second;
-    std::string& row = rows.try_emplace(thread, std::string(static_cast<std::size_t>(columns), ' ')).first->second;
+    std::string& row =
+        rows.try_emplace(thread, std::string(static_cast<std::size_t>(columns), ' ')).first->second;
     for (int c = from; c <= until && c < columns; ++c)
-      if (what != ' ' && (row[static_cast<std::size_t>(c)] == ' ' || what != '.')) row[static_cast<std::size_t>(c)] = what;
+      if (what != ' ' && (row[static_cast<std::size_t>(c)] == ' ' || what != '.'))
+        row[static_cast<std::size_t>(c)] = what;
     from = until;
   };
   for (const Event& e : events_) {
     int c = column(e.ts_ns);
     char next = 0;
     switch (e.kind) {
-      case Kind::get_called: next = ' '; break;
-      case Kind::parked: next = '.'; break;
-      case Kind::got: next = '#'; break;
-      case Kind::scope_enter: next = 'b'; break;
-      case Kind::scope_exit: next = '#'; break;
-      case Kind::timed_out: case Kind::closed: next = ' '; break;
+      case Kind::get_called:
+        next = ' ';
+        break;
+      case Kind::parked:
+        next = '.';
+        break;
+      case Kind::got:
+        next = '#';
+        break;
+      case Kind::scope_enter:
+        next = 'b';
+        break;
+      case Kind::scope_exit:
+        next = '#';
+        break;
+      case Kind::timed_out:
+      case Kind::closed:
+        next = ' ';
+        break;
       case Kind::counters: {
         char digit = e.running > 9 ? '+' : static_cast<char>('0' + e.running);
         char& cell = running_row[static_cast<std::size_t>(c)];
         if (cell == ' ' || digit > cell) cell = digit;
         continue;
       }
-      default: continue;
+      default:
+        continue;
     }
     if (e.kind != Kind::posted) {
       paint(e.thread, c);
@@ -192,8 +231,10 @@ std::string Trace::ascii_timeline(int columns) const {
   // Carry the running count across slices where it did not change.
   char last = '0';
   for (char& cell : running_row) {
-    if (cell == ' ') cell = last;
-    else last = cell;
+    if (cell == ' ')
+      cell = last;
+    else
+      last = cell;
   }
   std::vector<std::pair<std::string, std::string>> labelled;  // (label, row), shown by label
   for (const auto& [thread, row] : rows) {

@@ -14,8 +14,8 @@ namespace evq::test {
 
 struct Host {
   std::string name;
-  bool lifo_release = true;          // the most recent waiter is released first
-  bool enforces_concurrency = true;  // no waiter is released while the cap is reached
+  bool lifo_release = true;            // the most recent waiter is released first
+  bool enforces_concurrency = true;    // no waiter is released while the cap is reached
   bool close_releases_waiters = true;  // closing the port wakes threads blocked in get()
 };
 

@@ -57,8 +57,8 @@ class IocpPort {
   // queued by hand with ntdll's NtSetIoCompletion (PostQueuedCompletionStatus always says success).
   void post_failed_io(std::uint64_t key) {
     using Fn = LONG(NTAPI*)(HANDLE, ULONG_PTR, ULONG_PTR, LONG, ULONG_PTR);
-    auto set = reinterpret_cast<Fn>(reinterpret_cast<void*>(
-        ::GetProcAddress(::GetModuleHandleA("ntdll.dll"), "NtSetIoCompletion")));
+    auto set = reinterpret_cast<Fn>(
+        reinterpret_cast<void*>(::GetProcAddress(::GetModuleHandleA("ntdll.dll"), "NtSetIoCompletion")));
     const bool found = set != nullptr;
     REQUIRE_MESSAGE(found, "ntdll has no NtSetIoCompletion");
     const LONG kStatusConnectionReset = static_cast<LONG>(0xC000020DL);

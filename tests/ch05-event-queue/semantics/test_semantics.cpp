@@ -80,8 +80,8 @@ TEST_CASE_TEMPLATE("packets come out in the order they were queued (FIFO)", P, E
 }
 
 // [snippet test-lifo]
-TEST_CASE_TEMPLATE("waiting threads are released LIFO: the most recent waiter gets the oldest packet",
-                   P, EVQ_PORTS) {
+TEST_CASE_TEMPLATE("waiting threads are released LIFO: the most recent waiter gets the oldest packet", P,
+                   EVQ_PORTS) {
   say_host<P>();
   Host host = P::host();
   P port(8);  // a cap well above 3, so only the release order is at work
@@ -117,8 +117,10 @@ TEST_CASE_TEMPLATE("waiting threads are released LIFO: the most recent waiter ge
 // [/snippet test-lifo]
 
 // [snippet test-cap]
-TEST_CASE_TEMPLATE("concurrency 1: no waiter is released while one thread runs, and it takes the next "
-                   "packet itself without blocking", P, EVQ_PORTS) {
+TEST_CASE_TEMPLATE(
+    "concurrency 1: no waiter is released while one thread runs, and it takes the next "
+    "packet itself without blocking",
+    P, EVQ_PORTS) {
   say_host<P>();
   Host host = P::host();
   P port(1);
@@ -174,8 +176,7 @@ TEST_CASE_TEMPLATE("concurrency 1: no waiter is released while one thread runs, 
 }
 // [/snippet test-cap]
 
-TEST_CASE_TEMPLATE("a thread that comes back to get() finds a queued packet without blocking",
-                   P, EVQ_PORTS) {
+TEST_CASE_TEMPLATE("a thread that comes back to get() finds a queued packet without blocking", P, EVQ_PORTS) {
   say_host<P>();
   P port(1);
   port.post(1);
@@ -209,8 +210,8 @@ TEST_CASE_TEMPLATE("concurrency 0 means as many running threads as CPUs", P, EVQ
   }
   wait_parked(port, cpus, started);
   for (unsigned i = 0; i < cpus; ++i) port.post(i + 1);
-  REQUIRE_MESSAGE(wait_until([&] { return holding.load() == cpus; }),
-                  "each of the ", cpus, " threads should get a packet: the cap is ", cpus);
+  REQUIRE_MESSAGE(wait_until([&] { return holding.load() == cpus; }), "each of the ", cpus,
+                  " threads should get a packet: the cap is ", cpus);
 
   Log log;
   std::thread extra([&] {
@@ -220,8 +221,8 @@ TEST_CASE_TEMPLATE("concurrency 0 means as many running threads as CPUs", P, EVQ
   wait_parked(port, 1, started);
   port.post(100);
   if (host.enforces_concurrency) {
-    CHECK_FALSE_MESSAGE(wait_until([&] { return log.size() > 0; }, kGrace),
-                        "a waiter was released although ", cpus, " threads (= CPUs) were running");
+    CHECK_FALSE_MESSAGE(wait_until([&] { return log.size() > 0; }, kGrace), "a waiter was released although ",
+                        cpus, " threads (= CPUs) were running");
   } else {
     MESSAGE(host.name, " does not enforce the concurrency value: the extra waiter runs at once");
     CHECK(wait_until([&] { return log.size() == 1; }));
@@ -233,8 +234,8 @@ TEST_CASE_TEMPLATE("concurrency 0 means as many running threads as CPUs", P, EVQ
   CHECK(log.copy()[0].second.key == 100);
 }
 
-TEST_CASE_TEMPLATE("a get() on another port moves the thread's association, freeing the first port",
-                   P, EVQ_PORTS) {
+TEST_CASE_TEMPLATE("a get() on another port moves the thread's association, freeing the first port", P,
+                   EVQ_PORTS) {
   say_host<P>();
   Host host = P::host();
   P a(1), b(1);
@@ -278,8 +279,8 @@ TEST_CASE_TEMPLATE("a get() on another port moves the thread's association, free
 }
 
 // [snippet test-get-many]
-TEST_CASE_TEMPLATE("get_many (the Ex form) returns as soon as one packet is there, up to N at once",
-                   P, EVQ_PORTS) {
+TEST_CASE_TEMPLATE("get_many (the Ex form) returns as soon as one packet is there, up to N at once", P,
+                   EVQ_PORTS) {
   say_host<P>();
   P port(2);
   std::atomic<int> started{0};

@@ -25,7 +25,8 @@ class TempFile {
 
   // Plain (blocking) file I/O, so the tests do not depend on the code under test.
   void write(std::string_view content) const {
-    UniqueHandle f(::CreateFileW(path_.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr));
+    UniqueHandle f(::CreateFileW(path_.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
+                                 FILE_ATTRIBUTE_NORMAL, nullptr));
     if (!f) throw_last_error("CreateFileW(test file)");
     DWORD written = 0;
     if (!content.empty() &&

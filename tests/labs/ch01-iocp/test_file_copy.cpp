@@ -8,8 +8,8 @@
 #include "evq/iocp/lab/file_copy.hpp"
 #include "temp_file.hpp"
 
-using evq::iocp::lab::CopyOptions;
 using evq::iocp::lab::copy_file;
+using evq::iocp::lab::CopyOptions;
 using evq::iocp::test::TempFile;
 
 TEST_CASE("a file smaller than one chunk is copied exactly [2 pts]") {
@@ -63,6 +63,8 @@ TEST_CASE("a missing source throws system_error with ERROR_FILE_NOT_FOUND [1 pt]
 TEST_CASE("chunk 0 or in_flight 0 is refused with invalid_argument [1 pt]") {
   TempFile from, to;
   from.write("x");
-  CHECK_THROWS_AS(copy_file(from.path(), to.path(), CopyOptions{.chunk = 0, .in_flight = 4}), std::invalid_argument);
-  CHECK_THROWS_AS(copy_file(from.path(), to.path(), CopyOptions{.chunk = 16, .in_flight = 0}), std::invalid_argument);
+  CHECK_THROWS_AS(copy_file(from.path(), to.path(), CopyOptions{.chunk = 0, .in_flight = 4}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(copy_file(from.path(), to.path(), CopyOptions{.chunk = 16, .in_flight = 0}),
+                  std::invalid_argument);
 }

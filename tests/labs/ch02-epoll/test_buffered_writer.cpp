@@ -130,10 +130,13 @@ TEST_CASE("edge-triggered EPOLLOUT drives the queue to empty and every byte arri
     for (Event e : events)
       if (e.writable()) out.on_writable();
   }
-  CHECK_MESSAGE(out.queued() == 0, "still queued after the deadline: " << out.queued()
-                                   << " bytes (does on_writable() stop before EAGAIN? no other EPOLLOUT edge comes)");
+  CHECK_MESSAGE(out.queued() == 0,
+                "still queued after the deadline: "
+                    << out.queued()
+                    << " bytes (does on_writable() stop before EAGAIN? no other EPOLLOUT edge comes)");
   REQUIRE_MESSAGE(got == expected.size(), "the reader got " << got << " of " << expected.size() << " bytes");
-  CHECK_MESSAGE(received == expected, "the bytes differ from offset " << first_difference(received, expected));
+  CHECK_MESSAGE(received == expected,
+                "the bytes differ from offset " << first_difference(received, expected));
 }
 
 TEST_CASE("a write while bytes are queued goes behind them, even when the socket has room again [3 pts]") {
@@ -158,7 +161,8 @@ TEST_CASE("a write while bytes are queued goes behind them, even when the socket
   for (char c : std::string_view("TAIL")) expected.push_back(static_cast<std::byte>(c));
   REQUIRE(got == expected.size());
   CHECK_MESSAGE(received == expected, "out of order from offset " << first_difference(received, expected)
-                                      << " (\"TAIL\" belongs at " << head.size() << ")");
+                                                                  << " (\"TAIL\" belongs at " << head.size()
+                                                                  << ")");
 }
 
 TEST_CASE("a reset peer makes write and on_writable throw std::system_error, never crash [1 pt]") {

@@ -92,7 +92,8 @@ TEST_CASE("an epoll loop closes a silent connection after the limit, counted fro
         poll.wait(events, std::min<std::chrono::milliseconds>(timeout, 1000ms));
         for (Event e : events) {
           if (e.token == 0) {
-            for (AcceptResult a; (a = try_accept(listener.get())).status != AcceptResult::Status::would_block;) {
+            for (AcceptResult a;
+                 (a = try_accept(listener.get())).status != AcceptResult::Status::would_block;) {
               if (a.status != AcceptResult::Status::accepted) continue;
               poll.registry().add(a.fd.get(), next, EPOLLIN);
               idle.touch(next, Clock::now());
@@ -102,7 +103,8 @@ TEST_CASE("an epoll loop closes a silent connection after the limit, counted fro
           }
           std::byte buffer[64];
           IoResult r = read_some(open.at(e.token).get(), buffer);
-          if (r.done()) idle.touch(e.token, Clock::now());
+          if (r.done())
+            idle.touch(e.token, Clock::now());
           else if (!r.would_block()) {
             idle.forget(e.token);
             open.erase(e.token);

@@ -81,7 +81,8 @@ TEST_CASE("a timer never fires before its deadline [1 pt]") {
   CHECK_MESSAGE(long_one_waits, "the one-hour timer must still be pending");
 }
 
-TEST_CASE("a zero delay fires on the next turn of the loop (an it_value of zero would disarm the timerfd) [2 pts]") {
+TEST_CASE(
+    "a zero delay fires on the next turn of the loop (an it_value of zero would disarm the timerfd) [2 pts]") {
   Loop loop;
   int ran = 0;
   loop.timers.add(0ms, [&] { ++ran; });
@@ -143,8 +144,9 @@ TEST_CASE("callbacks may add and cancel timers [2 pts]") {
     for (Event e : events)
       if (e.token == kTimers) most_in_one_call = std::max(most_in_one_call, loop.timers.on_readable());
   }
-  CHECK_MESSAGE(most_in_one_call == 1, "one on_readable() ran a self-re-adding 0 ms timer " << most_in_one_call
-                                       << " times: decide what is due against one now() taken at the start");
+  CHECK_MESSAGE(most_in_one_call == 1,
+                "one on_readable() ran a self-re-adding 0 ms timer "
+                    << most_in_one_call << " times: decide what is due against one now() taken at the start");
 }
 
 TEST_CASE("pending and next_deadline follow adds, cancels and firings [1 pt]") {

@@ -9,7 +9,6 @@ using namespace evq::kq;
 using namespace evq::kq::test;
 using evq::kq::lab::IdleTimers;
 
-
 TEST_CASE("an idle connection is reported once, with its descriptor as the timer's ident [2 pts]") {
   EVQ_KQ_PLATFORM_NOTE();
   Kqueue kq;

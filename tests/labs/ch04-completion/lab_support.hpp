@@ -27,6 +27,8 @@ inline evq::TcpPair pair() {
   return p;
 }
 
-inline std::span<std::byte> bytes_of(std::string& s) { return std::as_writable_bytes(std::span(s)); }
+inline std::span<std::byte> bytes_of(std::string& s) {
+  return std::as_writable_bytes(std::span(s));
+}
 
 }  // namespace evq::completion::labtest

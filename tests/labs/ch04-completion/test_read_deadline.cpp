@@ -19,7 +19,7 @@ TEST_CASE("data that arrives before the deadline is returned [1 pt]") {
     evq::TcpPair p = pair();
     queue->attach(p.server.get());
     std::string buffer(32, '.');
-    evq::JoiningThread sender([&] {  // joins on every way out, also when read_with_deadline throws
+    evq::JoiningThread sender([&] {       // joins on every way out, also when read_with_deadline throws
       std::this_thread::sleep_for(20ms);  // arrives while the read is pending
       evq::write_all(p.client.get(), "in time");
     });

@@ -59,9 +59,10 @@ TEST_CASE("batch_get returns as soon as the first packet arrives, without waitin
   std::optional<Port::ManyResult> result = batch_get_or_release(port, out);
   finished = true;
   poster.join();
-  REQUIRE_MESSAGE(result.has_value(),
-                  "batch_get got a packet but did not return within 10 s: after the first packet, take only what "
-                  "is already queued (get with a 0 ms timeout), never wait for the batch to fill");
+  REQUIRE_MESSAGE(
+      result.has_value(),
+      "batch_get got a packet but did not return within 10 s: after the first packet, take only what "
+      "is already queued (get with a 0 ms timeout), never wait for the batch to fill");
   CHECK(result->status == Wait::packet);
   CHECK(result->count == 1);
   CHECK(out[0].key == 7);
@@ -72,15 +73,17 @@ TEST_CASE("batch_get takes the packets already queued, oldest first, up to the r
   for (std::uint64_t k = 1; k <= 10; ++k) port.post(k);
   std::vector<Packet> out(4);
   std::optional<Port::ManyResult> r = batch_get_or_release(port, out);
-  REQUIRE_MESSAGE(r.has_value(), "batch_get with 10 packets queued and room for 4 did not return within 10 s");
+  REQUIRE_MESSAGE(r.has_value(),
+                  "batch_get with 10 packets queued and room for 4 did not return within 10 s");
   REQUIRE(r->status == Wait::packet);
   REQUIRE(r->count == 4);
   for (std::uint64_t i = 0; i < 4; ++i) CHECK(out[i].key == i + 1);
   // 6 are left and there is room for 16: batch_get takes the 6 and returns, it does not wait for more.
   std::vector<Packet> rest(16);
   r = batch_get_or_release(port, rest);
-  REQUIRE_MESSAGE(r.has_value(), "with 6 packets queued and room for 16, batch_get must return the 6 at once, "
-                                 "not wait for the batch to fill");
+  REQUIRE_MESSAGE(r.has_value(),
+                  "with 6 packets queued and room for 16, batch_get must return the 6 at once, "
+                  "not wait for the batch to fill");
   REQUIRE(r->status == Wait::packet);
   REQUIRE(r->count == 6);
   for (std::uint64_t i = 0; i < 6; ++i) CHECK(rest[i].key == i + 5);

@@ -46,13 +46,13 @@ TEST_CASE("a cancelled timer never fires, and cancel says whether it stopped one
   std::uint64_t doomed = timers.schedule(30ms, 1);
   std::uint64_t kept = timers.schedule(60ms, 2);
   CHECK(timers.cancel(doomed));
-  CHECK_FALSE(timers.cancel(doomed));    // already cancelled
-  CHECK_FALSE(timers.cancel(987654));    // never existed
+  CHECK_FALSE(timers.cancel(doomed));  // already cancelled
+  CHECK_FALSE(timers.cancel(987654));  // never existed
   CHECK(timers.pending() == 1);
   evq::port::GetResult r = port.get(kDeadline);
   REQUIRE(r.got());
   CHECK(r.packet.key == 2);
-  CHECK_FALSE(timers.cancel(kept));      // fired already
+  CHECK_FALSE(timers.cancel(kept));  // fired already
   CHECK(port.get(50ms).status == Wait::timeout);
 }
 
@@ -60,7 +60,7 @@ TEST_CASE("destroying the timers returns promptly and nothing fires afterwards [
   Port port(1);
   {
     TimerPackets timers(port);
-    timers.schedule(std::chrono::hours(1), 1);   // must not be waited for
+    timers.schedule(std::chrono::hours(1), 1);  // must not be waited for
     timers.schedule(30ms, 2);
   }
   CHECK(port.get(80ms).status == Wait::timeout);
@@ -79,7 +79,8 @@ TEST_CASE("timers scheduled from many threads each fire once, into a pool of wai
   std::vector<std::thread> schedulers;
   for (int t = 0; t < 4; ++t)
     schedulers.emplace_back([&, t] {
-      for (int i = 0; i < 25; ++i) timers.schedule(std::chrono::milliseconds(i % 7), static_cast<std::uint64_t>(t * 100 + i));
+      for (int i = 0; i < 25; ++i)
+        timers.schedule(std::chrono::milliseconds(i % 7), static_cast<std::uint64_t>(t * 100 + i));
     });
   for (auto& s : schedulers) s.join();
   CHECK(evq::test::wait_until([&] { return got.load() == 100; }));

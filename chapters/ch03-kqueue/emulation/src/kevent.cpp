@@ -36,8 +36,12 @@ Table& table() {
 
 }  // namespace
 
-void set_why(std::string text) { last_why = std::move(text); }
-void clear_why() { last_why.clear(); }
+void set_why(std::string text) {
+  last_why = std::move(text);
+}
+void clear_why() {
+  last_why.clear();
+}
 
 }  // namespace evq::kq_emulation
 
@@ -65,15 +69,16 @@ extern "C" int kqueue(void) {
   return epfd.release();
 }
 
-extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges,
-                      struct kevent* eventlist, int nevents, const struct timespec* timeout) {
+extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges, struct kevent* eventlist,
+                      int nevents, const struct timespec* timeout) {
   evq::kq_emulation::clear_why();
   if (nchanges < 0 || nevents < 0 || (nchanges > 0 && !changelist) || (nevents > 0 && !eventlist)) {
     evq::kq_emulation::set_why("negative counts or a missing array");
     errno = EINVAL;
     return -1;
   }
-  if (nevents > 0 && timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000)) {
+  if (nevents > 0 && timeout &&
+      (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000)) {
     evq::kq_emulation::set_why("the timeout is not a valid timespec");
     errno = EINVAL;
     return -1;
@@ -102,4 +107,6 @@ extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges,
   }
 }
 
-extern "C" const char* kqueue_emulation_why(void) { return evq::kq_emulation::last_why.c_str(); }
+extern "C" const char* kqueue_emulation_why(void) {
+  return evq::kq_emulation::last_why.c_str();
+}

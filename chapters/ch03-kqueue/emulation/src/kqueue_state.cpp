@@ -22,7 +22,9 @@ namespace {
 // What an epoll event's 64-bit data names: a watched descriptor, a timer's timerfd, or the wake-up
 // eventfd. The tag sits in the high half, the descriptor in the low half.
 constexpr std::uint64_t kTagFd = 0, kTagTimer = 1, kTagWake = 2;
-std::uint64_t tagged(std::uint64_t tag, int fd) { return (tag << 32) | static_cast<std::uint32_t>(fd); }
+std::uint64_t tagged(std::uint64_t tag, int fd) {
+  return (tag << 32) | static_cast<std::uint32_t>(fd);
+}
 
 // Every watched descriptor is registered once, edge-triggered, for everything: an edge is only a
 // hint that makes the matching knotes active; the filter then asks poll(2) what is true now. Edge
@@ -35,30 +37,49 @@ constexpr unsigned short kSystemFlags = 0xf000;  // FreeBSD's EV_SYSFLAGS: EV_EO
 
 const char* filter_name(short filter) {
   switch (filter) {
-    case EVFILT_READ: return "EVFILT_READ";
-    case EVFILT_WRITE: return "EVFILT_WRITE";
-    case EVFILT_AIO: return "EVFILT_AIO";
-    case EVFILT_VNODE: return "EVFILT_VNODE";
-    case EVFILT_PROC: return "EVFILT_PROC";
-    case EVFILT_SIGNAL: return "EVFILT_SIGNAL";
-    case EVFILT_TIMER: return "EVFILT_TIMER";
-    case EVFILT_FS: return "EVFILT_FS";
-    case EVFILT_USER: return "EVFILT_USER";
+    case EVFILT_READ:
+      return "EVFILT_READ";
+    case EVFILT_WRITE:
+      return "EVFILT_WRITE";
+    case EVFILT_AIO:
+      return "EVFILT_AIO";
+    case EVFILT_VNODE:
+      return "EVFILT_VNODE";
+    case EVFILT_PROC:
+      return "EVFILT_PROC";
+    case EVFILT_SIGNAL:
+      return "EVFILT_SIGNAL";
+    case EVFILT_TIMER:
+      return "EVFILT_TIMER";
+    case EVFILT_FS:
+      return "EVFILT_FS";
+    case EVFILT_USER:
+      return "EVFILT_USER";
 #ifdef EVQ_KQUEUE_DIALECT_MACOS  // the filters only one of the two systems has
-    case EVFILT_MACHPORT: return "EVFILT_MACHPORT";
-    case EVFILT_VM: return "EVFILT_VM";
-    case EVFILT_EXCEPT: return "EVFILT_EXCEPT";
+    case EVFILT_MACHPORT:
+      return "EVFILT_MACHPORT";
+    case EVFILT_VM:
+      return "EVFILT_VM";
+    case EVFILT_EXCEPT:
+      return "EVFILT_EXCEPT";
 #else
-    case EVFILT_PROCDESC: return "EVFILT_PROCDESC";
-    case EVFILT_LIO: return "EVFILT_LIO";
-    case EVFILT_SENDFILE: return "EVFILT_SENDFILE";
-    case EVFILT_EMPTY: return "EVFILT_EMPTY";
+    case EVFILT_PROCDESC:
+      return "EVFILT_PROCDESC";
+    case EVFILT_LIO:
+      return "EVFILT_LIO";
+    case EVFILT_SENDFILE:
+      return "EVFILT_SENDFILE";
+    case EVFILT_EMPTY:
+      return "EVFILT_EMPTY";
 #endif
-    default: return "an unknown filter";
+    default:
+      return "an unknown filter";
   }
 }
 
-bool is_fd_filter(short filter) { return filter == EVFILT_READ || filter == EVFILT_WRITE; }
+bool is_fd_filter(short filter) {
+  return filter == EVFILT_READ || filter == EVFILT_WRITE;
+}
 
 }  // namespace
 
@@ -86,31 +107,36 @@ int KqueueState::apply(const struct kevent& change) {
   // passed back as a change.
   unsigned short flags = change.flags & ~kSystemFlags;
   if (flags & ~(kActions | kBehaviour)) {
-    set_why(fmt::format("flags 0x{:x} are not emulated (emulated: EV_ADD EV_DELETE EV_ENABLE "
-                        "EV_DISABLE EV_ONESHOT EV_CLEAR EV_DISPATCH EV_RECEIPT)",
-                        flags & ~(kActions | kBehaviour)));
+    set_why(
+        fmt::format("flags 0x{:x} are not emulated (emulated: EV_ADD EV_DELETE EV_ENABLE "
+                    "EV_DISABLE EV_ONESHOT EV_CLEAR EV_DISPATCH EV_RECEIPT)",
+                    flags & ~(kActions | kBehaviour)));
     return EINVAL;
   }
-  if (change.filter != EVFILT_READ && change.filter != EVFILT_WRITE &&
-      change.filter != EVFILT_TIMER && change.filter != EVFILT_USER) {
-    set_why(fmt::format("{} ({}) is not emulated: only EVFILT_READ, EVFILT_WRITE, EVFILT_TIMER "
-                        "and EVFILT_USER are", filter_name(change.filter), change.filter));
+  if (change.filter != EVFILT_READ && change.filter != EVFILT_WRITE && change.filter != EVFILT_TIMER &&
+      change.filter != EVFILT_USER) {
+    set_why(
+        fmt::format("{} ({}) is not emulated: only EVFILT_READ, EVFILT_WRITE, EVFILT_TIMER "
+                    "and EVFILT_USER are",
+                    filter_name(change.filter), change.filter));
     return EINVAL;
   }
   const bool on_fd = is_fd_filter(change.filter);
   const int fd = change.ident <= INT_MAX ? static_cast<int>(change.ident) : -1;
   if (on_fd) {
     if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
-      set_why(fmt::format("{}: ident {} is not an open descriptor", filter_name(change.filter),
-                          change.ident));
+      set_why(
+          fmt::format("{}: ident {} is not an open descriptor", filter_name(change.filter), change.ident));
       return EBADF;
     }
     // On FreeBSD a kqueue is readable while events are pending (data = how many), so kqueues nest.
     // Here a kqueue is an epoll instance whose pending events live in the emulation's own queue,
     // which no poll() or epoll can see: it would be accepted and never fire. Refuse it instead.
     if (is_epoll(fd)) {
-      set_why(fmt::format("{}: fd {} is a kqueue (an epoll instance); watching a kqueue from another "
-                          "kqueue is not emulated", filter_name(change.filter), fd));
+      set_why(
+          fmt::format("{}: fd {} is a kqueue (an epoll instance); watching a kqueue from another "
+                      "kqueue is not emulated",
+                      filter_name(change.filter), fd));
       return EINVAL;
     }
     if (change.fflags & NOTE_LOWAT) {
@@ -140,8 +166,7 @@ int KqueueState::apply(const struct kevent& change) {
   // that does not exist yet adds it, and the delete is never reached. The emulation does the same.)
   if ((flags & EV_DELETE) && (kn || !(flags & EV_ADD))) {
     if (!kn) {
-      set_why(fmt::format("EV_DELETE: ({}, {}) is not registered", change.ident,
-                          filter_name(change.filter)));
+      set_why(fmt::format("EV_DELETE: ({}, {}) is not registered", change.ident, filter_name(change.filter)));
       return ENOENT;
     }
     remove(kn);
@@ -161,8 +186,8 @@ int KqueueState::apply(const struct kevent& change) {
     fresh->flags = flags & kBehaviour;
     if (change.filter == EVFILT_TIMER) fresh->flags |= EV_CLEAR;
     int err = change.filter == EVFILT_TIMER ? arm_timer(change, *fresh)
-              : on_fd                      ? add_fd_knote(change, *fresh)
-                                           : 0;
+              : on_fd                       ? add_fd_knote(change, *fresh)
+                                            : 0;
     if (err) return err;
     kn = fresh.get();
     knotes_.emplace(key, std::move(fresh));
@@ -178,8 +203,10 @@ int KqueueState::apply(const struct kevent& change) {
 #ifndef EVQ_KQUEUE_DIALECT_MACOS  // macOS's struct kevent has no ext[]
   for (int i = 0; i < 4; ++i) kn->ext[i] = change.ext[i];
 #endif
-  if (change.filter == EVFILT_USER) apply_user_fflags(change, *kn);
-  else kn->fflags = change.fflags;
+  if (change.filter == EVFILT_USER)
+    apply_user_fflags(change, *kn);
+  else
+    kn->fflags = change.fflags;
   if (flags & EV_DISABLE) {
     kn->enabled = false;
     dequeue(kn);
@@ -205,10 +232,10 @@ int KqueueState::add_fd_knote(const struct kevent& change, Knote& kn) {
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
       int err = errno;
       fds_.erase(entry);
-      set_why(err == EPERM
-                  ? fmt::format("fd {}: epoll cannot watch this kind of file (a regular file or a "
-                                "directory?); kqueue's vnode behaviour is not emulated", fd)
-                  : fmt::format("fd {}: epoll_ctl(EPOLL_CTL_ADD) failed", fd));
+      set_why(err == EPERM ? fmt::format("fd {}: epoll cannot watch this kind of file (a regular file or a "
+                                         "directory?); kqueue's vnode behaviour is not emulated",
+                                         fd)
+                           : fmt::format("fd {}: epoll_ctl(EPOLL_CTL_ADD) failed", fd));
       return err == EPERM ? EINVAL : err;
     }
   }
@@ -255,10 +282,17 @@ int KqueueState::arm_timer(const struct kevent& change, Knote& kn) {
 void KqueueState::apply_user_fflags(const struct kevent& change, Knote& kn) {
   const unsigned value = change.fflags & NOTE_FFLAGSMASK;
   switch (change.fflags & NOTE_FFCTRLMASK) {
-    case NOTE_FFAND: kn.user_fflags &= value; break;
-    case NOTE_FFOR: kn.user_fflags |= value; break;
-    case NOTE_FFCOPY: kn.user_fflags = value; break;
-    default: break;  // NOTE_FFNOP: leave the user flags alone
+    case NOTE_FFAND:
+      kn.user_fflags &= value;
+      break;
+    case NOTE_FFOR:
+      kn.user_fflags |= value;
+      break;
+    case NOTE_FFCOPY:
+      kn.user_fflags = value;
+      break;
+    default:
+      break;  // NOTE_FFNOP: leave the user flags alone
   }
   kn.user_data = change.data;
   if (change.fflags & NOTE_TRIGGER) kn.triggered = true;
@@ -413,8 +447,7 @@ void KqueueState::absorb(const epoll_event* ready, int n) {
     if (tag == kTagFd) {
       auto it = fds_.find(fd);
       if (it == fds_.end()) continue;  // deleted while the event was in flight
-      if (it->second.read && (what & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-        activate(it->second.read);
+      if (it->second.read && (what & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) activate(it->second.read);
       if (it->second.write && (what & (EPOLLOUT | EPOLLHUP | EPOLLERR))) activate(it->second.write);
     } else if (tag == kTagTimer) {
       if (auto it = timers_.find(fd); it != timers_.end()) activate(it->second);
@@ -458,8 +491,8 @@ void KqueueState::quiesce(std::unique_lock<std::mutex>& lock) {
 // ---- kevent(2) ----------------------------------------------------------------------------------
 
 // [snippet kevent]
-int KqueueState::kevent(const struct kevent* changes, int nchanges, struct kevent* events,
-                        int nevents, const timespec* timeout) {
+int KqueueState::kevent(const struct kevent* changes, int nchanges, struct kevent* events, int nevents,
+                        const timespec* timeout) {
   std::unique_lock lock(mutex_);
   // 0. Registering a descriptor epoll does not watch yet makes epoll report its present state once
   //    (an initial edge), and apply() reports that state at once too. A thread blocked in epoll_wait
@@ -511,8 +544,9 @@ int KqueueState::kevent(const struct kevent* changes, int nchanges, struct keven
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> deadline;
   if (timeout)  // saturating: a timeout of centuries is a long wait, not an overflow into the past
-    deadline = evq::deadline_after<Clock>(evq::deadline_after<Clock>(Clock::now(), std::chrono::seconds(timeout->tv_sec)),
-                                          std::chrono::nanoseconds(timeout->tv_nsec));
+    deadline = evq::deadline_after<Clock>(
+        evq::deadline_after<Clock>(Clock::now(), std::chrono::seconds(timeout->tv_sec)),
+        std::chrono::nanoseconds(timeout->tv_nsec));
   for (;;) {
     quiet_.wait(lock, [&] { return quiescing_ == 0; });  // a registration needs epoll_wait empty
     if (!drain_epoll()) return -1;

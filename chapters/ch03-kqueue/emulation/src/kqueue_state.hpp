@@ -100,11 +100,11 @@ class KqueueState {
   int epfd_;
   UniqueFd wake_;  // eventfd, level-triggered in epoll: wakes a thread blocked in epoll_wait
   std::map<Key, std::unique_ptr<Knote>> knotes_;
-  std::map<int, FdEntry> fds_;                 // descriptors registered in epoll
-  std::map<int, Knote*> timers_;               // timerfd -> its knote
-  std::list<Knote*> queue_;                    // active, enabled knotes in FIFO order
-  int waiters_ = 0;                            // threads blocked in epoll_wait
-  int quiescing_ = 0;                          // threads that need epoll_wait empty (see kevent())
+  std::map<int, FdEntry> fds_;    // descriptors registered in epoll
+  std::map<int, Knote*> timers_;  // timerfd -> its knote
+  std::list<Knote*> queue_;       // active, enabled knotes in FIFO order
+  int waiters_ = 0;               // threads blocked in epoll_wait
+  int quiescing_ = 0;             // threads that need epoll_wait empty (see kevent())
 };
 
 }  // namespace evq::kq_emulation

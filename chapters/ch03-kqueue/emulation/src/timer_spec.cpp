@@ -46,15 +46,17 @@ std::optional<TimerSpec> timer_spec(const struct kevent& change) {
     return std::nullopt;
   }
   if (unit & (unit - 1)) {
-    set_why(kMilliseconds ? "EVFILT_TIMER: give at most one of NOTE_SECONDS, NOTE_MSECONDS, NOTE_USECONDS, NOTE_NSECONDS"
-                          : "EVFILT_TIMER: give at most one of NOTE_SECONDS, NOTE_USECONDS, NOTE_NSECONDS");
+    set_why(
+        kMilliseconds
+            ? "EVFILT_TIMER: give at most one of NOTE_SECONDS, NOTE_MSECONDS, NOTE_USECONDS, NOTE_NSECONDS"
+            : "EVFILT_TIMER: give at most one of NOTE_SECONDS, NOTE_USECONDS, NOTE_NSECONDS");
     return std::nullopt;
   }
   if (change.data < 0) {
     set_why(fmt::format("EVFILT_TIMER: a negative period ({}) is invalid", change.data));
     return std::nullopt;
   }
-  std::int64_t per_second = unit == NOTE_SECONDS   ? 1
+  std::int64_t per_second = unit == NOTE_SECONDS    ? 1
                             : unit == NOTE_USECONDS ? 1'000'000
                             : unit == NOTE_NSECONDS ? 1'000'000'000
                                                     : 1'000;  // milliseconds, the default
@@ -72,8 +74,10 @@ std::optional<TimerSpec> timer_spec(const struct kevent& change) {
   // A zero value would disarm a timerfd. FreeBSD makes a zero period one unit, and fires a zero
   // oneshot at once: here, after one nanosecond.
   const bool oneshot = change.flags & EV_ONESHOT;
-  if (change.data == 0 && oneshot) spec.value.it_value.tv_nsec = 1;
-  else spec.value.it_value = to_timespec(change.data == 0 ? 1 : change.data, per_second);
+  if (change.data == 0 && oneshot)
+    spec.value.it_value.tv_nsec = 1;
+  else
+    spec.value.it_value = to_timespec(change.data == 0 ? 1 : change.data, per_second);
   if (!oneshot) spec.value.it_interval = spec.value.it_value;  // periodic
   return spec;
 }

@@ -10,7 +10,7 @@
 namespace evq::kq_emulation {
 
 struct TimerSpec {
-  int clock = 0;        // CLOCK_MONOTONIC, or CLOCK_REALTIME for NOTE_ABSTIME
+  int clock = 0;          // CLOCK_MONOTONIC, or CLOCK_REALTIME for NOTE_ABSTIME
   int settime_flags = 0;  // TFD_TIMER_ABSTIME for NOTE_ABSTIME
   itimerspec value{};
 };

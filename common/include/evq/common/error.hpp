@@ -15,7 +15,9 @@ namespace evq {
 [[noreturn]] void throw_errno(std::string_view call, int err);
 
 // The same with the current errno.
-[[noreturn]] inline void throw_errno(std::string_view call) { throw_errno(call, errno); }
+[[noreturn]] inline void throw_errno(std::string_view call) {
+  throw_errno(call, errno);
+}
 
 // For the POSIX convention "returns -1 and sets errno": passes a good result through, so it reads
 // inline:  int fd = evq::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
@@ -26,6 +28,8 @@ T check(T result, std::string_view call) {
 }
 
 // errno as a std::error_code, for completions that carry an error instead of throwing.
-inline std::error_code errno_code(int err) { return {err, std::system_category()}; }
+inline std::error_code errno_code(int err) {
+  return {err, std::system_category()};
+}
 
 }  // namespace evq

@@ -16,9 +16,11 @@ TEST_CASE("a hundred connections, touched in turn, expire exactly in order of th
   IdleTracker idle(1s);
   // Tokens 0..99 touched at 0..99 ms, then the even ones touched again at 100..149 ms.
   for (int i = 0; i < 100; ++i) idle.touch(static_cast<Token>(i), t0 + std::chrono::milliseconds(i));
-  for (int i = 0; i < 100; i += 2) idle.touch(static_cast<Token>(i), t0 + std::chrono::milliseconds(100 + i / 2));
+  for (int i = 0; i < 100; i += 2)
+    idle.touch(static_cast<Token>(i), t0 + std::chrono::milliseconds(100 + i / 2));
   std::vector<Token> expected;
-  for (int i = 1; i < 100; i += 2) expected.push_back(static_cast<Token>(i));  // last touched 1, 3, ..., 99 ms
+  for (int i = 1; i < 100; i += 2)
+    expected.push_back(static_cast<Token>(i));  // last touched 1, 3, ..., 99 ms
   for (int i = 0; i < 100; i += 2) expected.push_back(static_cast<Token>(i));  // then 100 .. 149 ms
   CHECK(idle.expire(t0 + 999ms).empty());
   std::vector<Token> expired = idle.expire(t0 + 10s);

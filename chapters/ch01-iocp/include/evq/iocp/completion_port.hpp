@@ -44,8 +44,8 @@ enum class GetStatus {
 
 struct GetResult {
   GetStatus status = GetStatus::timed_out;
-  Packet packet;         // valid for completed and failed
-  std::error_code error; // set for failed, timed_out and closed (the raw Win32 code)
+  Packet packet;          // valid for completed and failed
+  std::error_code error;  // set for failed, timed_out and closed (the raw Win32 code)
 
   bool has_packet() const { return status == GetStatus::completed || status == GetStatus::failed; }
 };

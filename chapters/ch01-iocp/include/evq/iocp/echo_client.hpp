@@ -11,7 +11,7 @@
 namespace evq::iocp {
 
 struct EchoClientReport {
-  int clients_ok = 0;                 // clients whose every echo matched and that saw a clean close
+  int clients_ok = 0;  // clients whose every echo matched and that saw a clean close
   std::uint64_t bytes_verified = 0;
   std::vector<std::string> failures;  // one line per client that did not finish cleanly
 };

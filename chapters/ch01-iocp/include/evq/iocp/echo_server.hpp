@@ -34,11 +34,11 @@
 namespace evq::iocp {
 
 struct EchoServerOptions {
-  DWORD concurrency = 0;       // 0: the number of CPUs
-  unsigned threads = 0;        // 0: twice the number of CPUs
+  DWORD concurrency = 0;           // 0: the number of CPUs
+  unsigned threads = 0;            // 0: twice the number of CPUs
   unsigned accepts_in_flight = 4;  // AcceptEx calls kept pending, so bursts of connects are absorbed
   std::size_t buffer_size = 4096;
-  bool ipv6 = false;           // listen on ::1 instead of 127.0.0.1
+  bool ipv6 = false;             // listen on ::1 instead of 127.0.0.1
   Narrator* narrator = nullptr;  // narrates set-up and shutdown (not every packet); may be null
 };
 
@@ -77,7 +77,7 @@ class EchoServer {
   void worker();
   // Each returns normally; a failure only ever ends the one connection it concerns.
   void handle(IoContext* context, bool ok, DWORD bytes);
-  bool start_accept();   // false if it could not be started (then it is owed)
+  bool start_accept();  // false if it could not be started (then it is owed)
   void start_owed_accepts();
   void on_accepted(IoContext* context, bool ok);
   void receive(IoContext* context);
@@ -101,7 +101,8 @@ class EchoServer {
   mutable std::mutex mutex_;  // guards contexts_: every context with an operation in flight
   std::unordered_set<IoContext*> contexts_;
 
-  std::atomic<std::uint64_t> accepted_{0}, closed_clean_{0}, closed_error_{0}, bytes_echoed_{0}, accept_pauses_{0};
+  std::atomic<std::uint64_t> accepted_{0}, closed_clean_{0}, closed_error_{0}, bytes_echoed_{0},
+      accept_pauses_{0};
   std::atomic<unsigned> owed_accepts_{0};  // accepts that could not be started: retried every 100 ms
 };
 

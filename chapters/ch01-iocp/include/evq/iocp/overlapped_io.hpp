@@ -28,8 +28,8 @@ namespace evq::iocp {
 struct Started {
   enum State { completed_now, pending, failed };
   State state = failed;
-  DWORD bytes = 0;       // for completed_now: what the call reported synchronously
-  std::error_code error; // for failed
+  DWORD bytes = 0;        // for completed_now: what the call reported synchronously
+  std::error_code error;  // for failed
 
   // Will a completion packet reach the port for this operation?
   bool packet_queued(bool skip_on_success) const {

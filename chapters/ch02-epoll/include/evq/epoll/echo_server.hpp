@@ -39,9 +39,9 @@ struct EchoStats {
   std::uint64_t accepted = 0;
   std::uint64_t closed = 0;
   std::uint64_t bytes_echoed = 0;
-  std::uint64_t wakeups = 0;      // epoll_wait calls that returned
-  std::uint64_t write_waits = 0;  // times an echo found the send buffer full and waited for EPOLLOUT
-  std::uint64_t errors = 0;       // connections that ended in an error (a reset) instead of a FIN
+  std::uint64_t wakeups = 0;        // epoll_wait calls that returned
+  std::uint64_t write_waits = 0;    // times an echo found the send buffer full and waited for EPOLLOUT
+  std::uint64_t errors = 0;         // connections that ended in an error (a reset) instead of a FIN
   std::uint64_t accept_pauses = 0;  // times accept ran out of descriptors and paused (see accept_all)
   std::uint64_t open() const { return accepted - closed; }
 };

@@ -20,7 +20,7 @@ struct OneshotEchoServerOptions {
   std::size_t buffer_size = 16 * 1024;
   std::size_t max_events = 16;
   Narrator* narrator = nullptr;  // shared by the workers behind a mutex; null: silent
-  int narrate_limit = 4;  // per kind of step (accept, read/write, MOD, close) before going quiet
+  int narrate_limit = 4;         // per kind of step (accept, read/write, MOD, close) before going quiet
 };
 
 class OneshotEchoServer {

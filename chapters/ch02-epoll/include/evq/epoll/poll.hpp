@@ -31,8 +31,8 @@ struct Event {
   bool readable() const { return flags & (EPOLLIN | EPOLLPRI); }
   bool writable() const { return flags & EPOLLOUT; }
   bool error() const { return flags & EPOLLERR; }
-  bool hangup() const { return flags & EPOLLHUP; }            // both directions are closed
-  bool read_closed() const { return flags & EPOLLRDHUP; }     // the peer sent FIN (half-close)
+  bool hangup() const { return flags & EPOLLHUP; }         // both directions are closed
+  bool read_closed() const { return flags & EPOLLRDHUP; }  // the peer sent FIN (half-close)
 };
 
 // "EPOLLIN|EPOLLOUT|EPOLLET": for narration and test messages.
@@ -59,9 +59,17 @@ class Events {
 
     iterator(const Events* events, std::size_t i) : events_(events), i_(i) {}
     Event operator*() const { return (*events_)[i_]; }
-    iterator& operator++() { ++i_; return *this; }
-    iterator operator++(int) { iterator old = *this; ++i_; return old; }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator old = *this;
+      ++i_;
+      return old;
+    }
     bool operator==(const iterator&) const = default;
+
    private:
     const Events* events_;
     std::size_t i_;

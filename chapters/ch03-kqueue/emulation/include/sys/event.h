@@ -38,12 +38,12 @@
 /* ===== What FreeBSD and macOS share: the same names with the same values. ===== */
 #define EVFILT_READ (-1)
 #define EVFILT_WRITE (-2)
-#define EVFILT_AIO (-3)      /* not emulated */
-#define EVFILT_VNODE (-4)    /* not emulated */
-#define EVFILT_PROC (-5)     /* not emulated */
-#define EVFILT_SIGNAL (-6)   /* not emulated */
+#define EVFILT_AIO (-3)    /* not emulated */
+#define EVFILT_VNODE (-4)  /* not emulated */
+#define EVFILT_PROC (-5)   /* not emulated */
+#define EVFILT_SIGNAL (-6) /* not emulated */
 #define EVFILT_TIMER (-7)
-#define EVFILT_FS (-9)       /* not emulated */
+#define EVFILT_FS (-9) /* not emulated */
 
 /* Actions (in). */
 #define EV_ADD 0x0001
@@ -97,12 +97,12 @@
 
 /* 32 bytes: data is an intptr_t, and there is no ext[] (that is kevent64_s). */
 struct kevent {
-  uintptr_t ident;  /* identifier for this event */
-  int16_t filter;   /* filter for event */
-  uint16_t flags;   /* general flags */
-  uint32_t fflags;  /* filter-specific flags */
-  intptr_t data;    /* filter-specific data */
-  void* udata;      /* opaque user data identifier */
+  uintptr_t ident; /* identifier for this event */
+  int16_t filter;  /* filter for event */
+  uint16_t flags;  /* general flags */
+  uint32_t fflags; /* filter-specific flags */
+  intptr_t data;   /* filter-specific data */
+  void* udata;     /* opaque user data identifier */
 };
 #define EVQ_KEVENT_CLEAR_EXT_(kevp) ((void)0)
 
@@ -114,7 +114,7 @@ struct kevent {
 #define EVFILT_LIO (-10)     /* not emulated */
 #define EVFILT_USER (-11)
 #define EVFILT_SENDFILE (-12) /* not emulated */
-#define EVFILT_EMPTY (-13)   /* not emulated */
+#define EVFILT_EMPTY (-13)    /* not emulated */
 
 #define EV_FORCEONESHOT 0x0100 /* not emulated */
 
@@ -126,13 +126,13 @@ struct kevent {
 #define NOTE_ABSTIME 0x00000010
 
 struct kevent {
-  uintptr_t ident;  /* identifier for this event: a descriptor, a timer id, a user event id */
-  short filter;     /* filter for event */
+  uintptr_t ident;      /* identifier for this event: a descriptor, a timer id, a user event id */
+  short filter;         /* filter for event */
   unsigned short flags; /* action flags for kqueue */
   unsigned int fflags;  /* filter flag value */
-  int64_t data;     /* filter data value */
-  void* udata;      /* opaque user data, passed through unchanged */
-  uint64_t ext[4];  /* extensions: copied through unchanged by the emulation */
+  int64_t data;         /* filter data value */
+  void* udata;          /* opaque user data, passed through unchanged */
+  uint64_t ext[4];      /* extensions: copied through unchanged by the emulation */
 };
 #define EVQ_KEVENT_CLEAR_EXT_(kevp) \
   ((kevp)->ext[0] = 0, (kevp)->ext[1] = 0, (kevp)->ext[2] = 0, (kevp)->ext[3] = 0)
@@ -151,7 +151,6 @@ struct kevent {
     EVQ_KEVENT_CLEAR_EXT_(ev_set_kevp_);  \
   } while (0)
 
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -161,8 +160,8 @@ int kqueue(void);
 
 /* Applies `nchanges` changes, then returns up to `nevents` pending events, waiting up to `timeout`
  * (NULL: for ever; zero: just look). Returns the number of entries written to eventlist, or -1. */
-int kevent(int kq, const struct kevent* changelist, int nchanges, struct kevent* eventlist,
-           int nevents, const struct timespec* timeout);
+int kevent(int kq, const struct kevent* changelist, int nchanges, struct kevent* eventlist, int nevents,
+           const struct timespec* timeout);
 
 /* EMULATION ONLY (no such function on a BSD): the reason, in words, for the last EINVAL/ENOTSUP-like
  * refusal made by kevent() on this thread, e.g. "EVFILT_VNODE is not emulated". Empty if none. */

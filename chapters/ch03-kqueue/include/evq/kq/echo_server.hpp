@@ -20,8 +20,8 @@ namespace evq::kq {
 
 struct EchoStats {
   std::size_t accepted = 0;
-  std::size_t closed = 0;         // connections finished (end of stream, reset or error)
-  std::size_t resets = 0;         // of which ended by a reset or an error from the peer
+  std::size_t closed = 0;  // connections finished (end of stream, reset or error)
+  std::size_t resets = 0;  // of which ended by a reset or an error from the peer
   std::size_t bytes_echoed = 0;
   std::size_t kevent_calls = 0;
   std::size_t changes_batched = 0;  // changes that rode along with a kevent() that also waited

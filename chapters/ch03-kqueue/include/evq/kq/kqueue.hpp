@@ -22,7 +22,7 @@
 namespace evq::kq {
 
 #ifdef EVQ_KQUEUE_EMULATION
-inline constexpr bool kEmulated = true;   // Linux: the project's emulation over epoll
+inline constexpr bool kEmulated = true;  // Linux: the project's emulation over epoll
 #else
 inline constexpr bool kEmulated = false;  // a real kqueue: FreeBSD, OpenBSD, NetBSD, macOS
 #endif

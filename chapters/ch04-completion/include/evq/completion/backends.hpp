@@ -12,8 +12,8 @@ namespace evq::completion {
 
 struct BackendInfo {
   std::string name;
-  bool usable = false;    // built in and working on this machine right now
-  std::string why_not;    // when not usable: why, and what to install
+  bool usable = false;  // built in and working on this machine right now
+  std::string why_not;  // when not usable: why, and what to install
 };
 
 // Every backend the chapter knows, in the order the book presents them, usable or not.

@@ -37,8 +37,12 @@ struct Completion {
 // [/snippet completion]
 
 // The error a cancelled operation completes with, on every backend.
-inline std::error_code operation_aborted() { return std::make_error_code(std::errc::operation_canceled); }
-inline bool is_aborted(const std::error_code& e) { return e == std::errc::operation_canceled; }
+inline std::error_code operation_aborted() {
+  return std::make_error_code(std::errc::operation_canceled);
+}
+inline bool is_aborted(const std::error_code& e) {
+  return e == std::errc::operation_canceled;
+}
 // An accept that failed because the machine is full (EMFILE, ENFILE, ENOBUFS, ENOMEM, or their
 // WinSock twins): the connection still waits, so issuing the next accept at once would spin. The
 // echo server pauses instead (evq/common/accept_pause.hpp).

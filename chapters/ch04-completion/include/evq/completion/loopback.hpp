@@ -22,12 +22,12 @@ Listener listen(int backlog = 512, bool ipv6 = false);
 struct Pair {
   OwnedSocket client, server;
 };
-Pair connected_pair();                            // both ends blocking
-OwnedSocket connect(std::uint16_t port);          // blocking, TCP_NODELAY, 10 s receive timeout
+Pair connected_pair();                    // both ends blocking
+OwnedSocket connect(std::uint16_t port);  // blocking, TCP_NODELAY, 10 s receive timeout
 void send_all(NativeSocket s, std::string_view data);
 std::string recv_exact(NativeSocket s, std::size_t n);  // shorter only at end of stream
-void half_close(NativeSocket s);      // shutdown(SHUT_WR / SD_SEND): the other side reads end of stream
-void reset_on_close(NativeSocket s);  // SO_LINGER {1, 0}: closing the socket then sends RST
-long long socket_number(NativeSocket s);          // for narration: "fd 5" / "socket 0x1a4"
+void half_close(NativeSocket s);          // shutdown(SHUT_WR / SD_SEND): the other side reads end of stream
+void reset_on_close(NativeSocket s);      // SO_LINGER {1, 0}: closing the socket then sends RST
+long long socket_number(NativeSocket s);  // for narration: "fd 5" / "socket 0x1a4"
 
 }  // namespace evq::completion::loopback

@@ -62,9 +62,9 @@ class ReadinessQueue : public CompletionQueue {
     UserData user_data;
     std::byte* data = nullptr;
     std::size_t size = 0;
-    std::size_t done = 0;             // write: bytes already sent
-    bool connect_started = false;     // connect: connect() has been called once
-    std::unique_ptr<Endpoint> to{};   // connect only (kept out of line: Pending stays small)
+    std::size_t done = 0;            // write: bytes already sent
+    bool connect_started = false;    // connect: connect() has been called once
+    std::unique_ptr<Endpoint> to{};  // connect only (kept out of line: Pending stays small)
   };
   struct SocketState {
     std::deque<Pending> input;   // accept and read: wait for readable

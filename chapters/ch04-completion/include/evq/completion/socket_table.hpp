@@ -44,8 +44,9 @@ class SocketTable {
   // socket was never attached.
   State& get(NativeSocket sock, std::string_view call, std::string_view backend) {
     if (State* s = find(sock)) return *s;
-    throw std::invalid_argument(fmt::format(
-        "{}({} {}): the socket is not attached to this {} queue (call attach first)", call, kHandle, sock, backend));
+    throw std::invalid_argument(
+        fmt::format("{}({} {}): the socket is not attached to this {} queue (call attach first)", call,
+                    kHandle, sock, backend));
   }
 
   // Forgets `sock`; returns its state (nullptr if it was not attached).

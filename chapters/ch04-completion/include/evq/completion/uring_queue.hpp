@@ -52,7 +52,8 @@ class UringQueue final : public CompletionQueue {
   struct SocketState;
   using OperationQueue = std::deque<std::unique_ptr<Operation>>;
 
-  std::unique_ptr<Operation> new_operation(Op op, UserData user_data, std::byte* data = nullptr, std::size_t size = 0);
+  std::unique_ptr<Operation> new_operation(Op op, UserData user_data, std::byte* data = nullptr,
+                                           std::size_t size = 0);
   void enqueue(SocketState& s, std::unique_ptr<Operation> op);
   void start(OperationQueue& queue);
   void request_cancel(Operation& op);
@@ -65,7 +66,7 @@ class UringQueue final : public CompletionQueue {
   void reap();
 
   io_uring ring_{};
-  bool enabled_ = false;  // R_DISABLED rings start disabled until the waiting thread enables them
+  bool enabled_ = false;              // R_DISABLED rings start disabled until the waiting thread enables them
   SocketTable<SocketState> sockets_;  // detached ones retired until their in-flight operations end
   CompletionFifo ready_;
   std::size_t pending_ = 0;

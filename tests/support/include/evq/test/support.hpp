@@ -49,9 +49,9 @@ int open_fd_count();
 namespace doctest {
 
 template <typename E>
-  requires std::is_enum_v<E> && requires(E e) {
-    { to_string(e) } -> std::convertible_to<std::string_view>;
-  }
+requires std::is_enum_v<E> && requires(E e) {
+  { to_string(e) } -> std::convertible_to<std::string_view>;
+}
 struct StringMaker<E> {
   static String convert(E e) {
     return String(std::string(to_string(e)).c_str());  // the one constructor every doctest 2.4 has

@@ -17,8 +17,8 @@
 namespace evq::completion::lab {
 
 struct DeadlineRead {
-  std::size_t bytes = 0;     // bytes now in the buffer (0 with no error: end of stream)
-  std::error_code error;     // operation_aborted() when the deadline won
+  std::size_t bytes = 0;  // bytes now in the buffer (0 with no error: end of stream)
+  std::error_code error;  // operation_aborted() when the deadline won
   bool timed_out() const { return is_aborted(error); }
 };
 
