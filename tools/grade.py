@@ -350,7 +350,7 @@ def cmd_prove(args) -> int:
         what = "skeleton" if want == "fail" else "reference solution"
         for lab in found:
             g = grade_lab(lab, builds[lab.chapter])
-            if want == "pass" and not g["built"]:
+            if not g["built"]:  # a skeleton must compile too, or its failing tests prove nothing
                 print(f"  BROKEN: the {what} of {lab.chapter}/{lab.name} does not compile:\n{g['errors']}")
                 bad += 1
                 continue
