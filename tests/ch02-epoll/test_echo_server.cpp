@@ -67,7 +67,7 @@ using namespace servers;
 
 TEST_CASE_TEMPLATE("echo round trip with many concurrent clients", Kind, LevelTriggered, EdgeTriggered,
                    OneshotThreads) {
-  INFO(Kind::name);
+  INFO(std::string(Kind::name));
   Running<Kind> running;
   EchoLoadResult r =
       run_echo_clients({.port = running.server->port(), .clients = 50, .messages = 20, .message_size = 100});
@@ -83,7 +83,7 @@ TEST_CASE_TEMPLATE("echo round trip with many concurrent clients", Kind, LevelTr
 
 TEST_CASE_TEMPLATE("messages larger than the server's buffer are echoed whole, over several reads and writes",
                    Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
-  INFO(Kind::name);
+  INFO(std::string(Kind::name));
   Running<Kind> running;
   EchoLoadResult r =
       run_echo_clients({.port = running.server->port(), .clients = 4, .messages = 5, .message_size = 60000});
@@ -93,7 +93,7 @@ TEST_CASE_TEMPLATE("messages larger than the server's buffer are echoed whole, o
 
 TEST_CASE_TEMPLATE("a client that stops reading makes the server wait for EPOLLOUT, then every byte arrives",
                    Kind, LevelTriggered, EdgeTriggered, OneshotThreads) {
-  INFO(Kind::name);
+  INFO(std::string(Kind::name));
   Running<Kind> running;
   UniqueFd client = connect_loopback(running.server->port());
   // A small receive buffer on our side (it also stops the kernel growing it) and more data than
@@ -119,6 +119,8 @@ TEST_CASE_TEMPLATE("a client that stops reading makes the server wait for EPOLLO
   });
   bool waited = evq::test::wait_until([&] { return running.server->stats().write_waits > 0; });
   CHECK_MESSAGE(waited, "the client read nothing, yet the server never waited for EPOLLOUT");
+  MESSAGE(std::string(Kind::name), ": the echo found the socket full, and the server waited for EPOLLOUT ",
+          running.server->stats().write_waits, " time(s) so far");
   std::string expected, got;
   std::size_t received = 0;
   bool same = true;
@@ -162,7 +164,7 @@ TEST_CASE("both triggers serve over IPv6 loopback too") {
 
 TEST_CASE_TEMPLATE("a peer that resets mid-stream: the server survives, serves others, leaks no fd", Kind,
                    LevelTriggered, EdgeTriggered, OneshotThreads) {
-  INFO(Kind::name);
+  INFO(std::string(Kind::name));
   Running<Kind> running;
   int baseline = evq::test::open_fd_count();
   constexpr int kResets = 10;
@@ -192,7 +194,7 @@ TEST_CASE_TEMPLATE("a peer that resets mid-stream: the server survives, serves o
 
 TEST_CASE_TEMPLATE("a client that half-closes at once, or sends arbitrary bytes, is served and closed", Kind,
                    LevelTriggered, EdgeTriggered, OneshotThreads) {
-  INFO(Kind::name);
+  INFO(std::string(Kind::name));
   Running<Kind> running;
   SUBCASE("half-close before sending anything: the server closes too") {
     UniqueFd c = connect_loopback(running.server->port());
