@@ -146,4 +146,11 @@ void StopSignal::interrupt() {
 }
 #endif
 
+void add_serve_options(Cli& cli) {
+  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
+  cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
+  cli.flag("ipv6", "listen on ::1 instead of 127.0.0.1 (nc -N ::1 PORT)");
+  cli.flag("quiet", "no narration: only the summary");
+}
+
 }  // namespace evq

@@ -35,7 +35,9 @@ int run(const evq::Cli& cli) {
   options.concurrency = static_cast<DWORD>(cli.get_int("concurrency", 0, 1024));
   options.threads = static_cast<unsigned>(cli.get_int("threads", 0, 1024));
   options.narrator = &say;
-  options.ipv6 = cli.has("ipv6") && cli.has("serve");  // the own clients connect to 127.0.0.1
+  if (cli.has("ipv6") && !cli.has("serve"))
+    cli.fail("--ipv6 needs --serve: this demo's own clients connect to 127.0.0.1");
+  options.ipv6 = cli.has("ipv6");
   evq::iocp::EchoServer server(options);
 
   if (cli.has("serve")) {  // the pool serves; this thread waits for Ctrl-C, Ctrl-Break or the time
@@ -69,10 +71,7 @@ int main(int argc, char** argv) {
   cli.option("size", "bytes per message", "64");
   cli.option("concurrency", "the port's concurrency value (0: CPUs)", "0");
   cli.option("threads", "threads in the pool (0: 2 x CPUs)", "0");
-  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
-  cli.option("seconds", "with --serve: how long to serve (Ctrl-C stops sooner)", "30");
-  cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
-  cli.flag("quiet", "do not narrate");
+  evq::add_serve_options(cli);
   cli.epilog(
       "Try: tools/lab demo ch01, or tools/wine-run $PWD/build/windows-wine/wineprefix build/windows-wine/bin/ch01/iocp_echo_server.exe --clients 50 --messages 100");
   cli.parse(argc, argv);

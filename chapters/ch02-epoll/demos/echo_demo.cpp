@@ -11,11 +11,8 @@ namespace evq::epoll::demo {
 void add_echo_options(Cli& cli) {
   cli.option("clients", "loopback clients to run at once", "8")
       .option("messages", "messages each client sends and checks", "50")
-      .option("size", "bytes per message (1..65536)", "64")
-      .flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)")
-      .option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30")
-      .flag("ipv6", "listen on ::1 instead of 127.0.0.1")
-      .flag("quiet", "no narration: only the summary");
+      .option("size", "bytes per message (1..65536)", "64");
+  add_serve_options(cli);
 }
 
 namespace {

@@ -53,10 +53,7 @@ int main(int argc, char** argv) {
   cli.option("messages", "round trips per client", "20");
   cli.option("resets", "extra clients that reset their connection", "1");
   cli.option("narrate", "kevent() calls to narrate in detail", "4");
-  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
-  cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
-  cli.flag("ipv6", "listen on ::1 instead of 127.0.0.1");
-  cli.flag("quiet", "no narration: only the summary");
+  evq::add_serve_options(cli);
   cli.parse(argc, argv);
   const auto clients = cli.get_int("clients", 0, 1000);
   const auto messages = cli.get_int("messages", 1, 100'000);

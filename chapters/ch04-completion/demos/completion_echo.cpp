@@ -134,12 +134,11 @@ int main(int argc, char** argv) {
   cli.option("backend", "epoll | kqueue | io_uring (or uring) | iocp | all", "all");
   cli.option("clients", "loopback clients to run", "4");
   cli.option("messages", "messages each client sends and checks", "3");
-  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
-  cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
-  cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
-  cli.flag("quiet", "do not narrate");
+  evq::add_serve_options(cli);
   cli.epilog("Backends on this machine are listed by --backend all; one that cannot run says why.");
   cli.parse(argc, argv);
+  if (cli.has("ipv6") && !cli.has("serve"))
+    cli.fail("--ipv6 needs --serve: this demo's own clients connect to 127.0.0.1");
   loopback::init();
   std::string backend = cli.get("backend");
   if (backend != "all") {

@@ -69,10 +69,7 @@ int main(int argc, char** argv) {
   cli.option("messages", "round trips per client", "20");
   cli.option("resets", "extra clients that reset the connection", "4");
   cli.option("backend", "the ch04 completion backend under the port (empty: default)", "");
-  cli.flag("serve", "print the port and serve your own clients instead (nc -N 127.0.0.1 PORT)");
-  cli.option("seconds", "with --serve: how long to serve (Ctrl-C or SIGTERM stops sooner)", "30");
-  cli.flag("ipv6", "with --serve: listen on ::1 instead of 127.0.0.1");
-  cli.flag("quiet", "no narration: only the summary");
+  evq::add_serve_options(cli);
   cli.epilog(
       "Try: build/dev/bin/ch05/echo_pool --clients 50 --messages 100\n"
       "     build/dev/bin/ch05/echo_pool --serve   (then: nc -N 127.0.0.1 <port>)");
@@ -82,7 +79,9 @@ int main(int argc, char** argv) {
     const int messages = static_cast<int>(cli.get_int("messages", 1, 100000));
     const int resets = static_cast<int>(cli.get_int("resets", 0, 1000));
     const auto seconds = cli.get_int("seconds", 1, 86400);
-    const bool ipv6 = cli.has("ipv6") && cli.has("serve");
+    if (cli.has("ipv6") && !cli.has("serve"))
+      cli.fail("--ipv6 needs --serve: this demo's own clients connect to 127.0.0.1");
+    const bool ipv6 = cli.has("ipv6");
     evq::Narrator say(!cli.has("quiet"));
     say.title("echo_pool: an echo server on a completion port and its thread pool");
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <thread>
 
+#include "evq/common/cli.hpp"
+
 namespace evq {
 
 struct ServeSummary {
@@ -31,6 +33,10 @@ std::string summary_line(const ServeSummary& s);
 void print_summary(const ServeSummary& s);
 // Prints the port line and flushes. `ipv6`: the server listens on ::1 instead of 127.0.0.1.
 void print_serving(bool ipv6, std::uint16_t port, long long seconds);
+
+// The options every echo demo shares, declared once so that they read the same everywhere:
+// --serve, --seconds, --ipv6 and --quiet.
+void add_serve_options(Cli& cli);
 
 // Installs handlers for SIGINT and SIGTERM on construction (one object per program, made before
 // the server starts) and puts the previous ones back on destruction.
