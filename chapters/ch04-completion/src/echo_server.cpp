@@ -115,6 +115,7 @@ void EchoServer::shutdown() {
   // and each connection is freed when its (aborted or real) completion comes back.
   for (auto& [key, conn] : connections_) {
     conn->closing = true;
+    ++stats_.closed;  // the server closes it: the summary's "closed" counts every connection that ended
     queue_.detach(conn->socket.get());
   }
   queue_.detach(listener_);

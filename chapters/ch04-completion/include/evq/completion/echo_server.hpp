@@ -27,7 +27,7 @@ class EchoServer {
  public:
   struct Stats {
     std::uint64_t accepted = 0;
-    std::uint64_t closed = 0;
+    std::uint64_t closed = 0;  // by the peer, or by stop() for those still open then
     std::uint64_t bytes_echoed = 0;
     std::uint64_t errors = 0;         // connections that ended with an error (reset, ...) rather than EOF
     std::uint64_t accept_pauses = 0;  // times accepting paused because the machine was full
