@@ -190,9 +190,21 @@ std::optional<int> ServerProcess::fd_count() const {
   if (!pid) return std::nullopt;
   DIR* dir = ::opendir(fmt::format("/proc/{}/fd", *pid).c_str());
   if (!dir) return std::nullopt;
+  // Under Wine only sockets are counted: Wine's own threads (its thread pool grows under load and
+  // keeps its threads for a while) each hold pipes and eventfds of their own, which come and go
+  // without the server doing anything. What an attack can leak is a connection, and that is a socket.
   int count = 0;
-  while (dirent* e = ::readdir(dir))
-    if (e->d_name[0] != '.') ++count;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    if (!wine_) {
+      ++count;
+      continue;
+    }
+    char target[64] = {};
+    std::string link = fmt::format("/proc/{}/fd/{}", *pid, e->d_name);
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)).substr(0, 7) == "socket:") ++count;
+  }
   ::closedir(dir);
   return count;
 }

@@ -56,7 +56,7 @@ class ServerProcess {
   std::optional<pid_t> measured_pid() const;
 
   // /proc figures of measured_pid(); nullopt where they cannot be read.
-  std::optional<int> fd_count() const;
+  std::optional<int> fd_count() const;                // under Wine: its sockets only (see server_process.cpp)
   std::optional<std::size_t> rss_bytes() const;       // VmRSS: resident now
   std::optional<std::size_t> peak_rss_bytes() const;  // VmHWM: the most it was ever resident
   std::optional<double> cpu_seconds() const;          // utime + stime
