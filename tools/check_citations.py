@@ -3,7 +3,7 @@
 
 It fails, naming file and line, on:
   1. a citation of a text a clone does not contain: the project's private source texts
-     ("reference/000"), anything outside the repository ("../shared/..."), planning documents
+     (the project's numbered source texts), anything outside the repository (a path above the repository), planning documents
      ("DESIGN.md", "the design notes") or a tracker ("the issue's figure"). Published sources are
      cited by name from notes/references.md instead;
   2. a Markdown link to a file that does not exist, or to a #heading the target does not have;
@@ -129,7 +129,7 @@ def self_test() -> int:
         (t / "README.md").write_text("# R\n\n## Writing a test\n")
         cases = {
             "private text": "As " + "refer" + "ence/002 says.",  # split, so this file cites nothing itself
-            "outside path": "See ../shared/x.",
+            "outside path": "See ../" + "shared/x.",
             "tracker": "This is the issue's figure.",
             "missing file link": "[x](nowhere.md)",
             "missing anchor": "[x](a.md#not-there)",
