@@ -7,7 +7,6 @@
 #pragma once
 
 #include <memory>
-#include <vector>
 
 #include "core.hpp"
 
@@ -26,10 +25,5 @@ struct Association {
 
 // The calling thread's association, created on first use and destroyed when the thread exits.
 Association& this_thread_association();
-
-// Wakes the waiters collected under the lock, after it has been released.
-inline void unpark_all(const std::vector<Waiter*>& chosen) {
-  for (Waiter* w : chosen) w->parker.unpark();  // after this, `w` may be gone
-}
 
 }  // namespace evq::port::detail

@@ -1,7 +1,5 @@
 #include "evq/port/blocking_scope.hpp"
 
-#include <vector>
-
 #include "association.hpp"
 
 namespace evq::port {
@@ -13,7 +11,7 @@ BlockingScope::BlockingScope() {
   detail::Association& self = detail::this_thread_association();
   if (!self.core || !self.running) return;  // not running for any port (or an outer scope counted)
   detail::Core& c = *self.core;
-  std::vector<detail::Waiter*> chosen;
+  detail::Chosen chosen;
   {
     std::lock_guard lock(c.state_lock);
     if (c.closed) return;
@@ -25,7 +23,7 @@ BlockingScope::BlockingScope() {
       c.note_counters_locked();
     }
   }
-  detail::unpark_all(chosen);
+  chosen.unpark_all();
   core_ = self.core;
 }
 

@@ -29,7 +29,35 @@ struct Waiter {
   std::span<Packet> out;  // where a hand-off writes the packet(s)
   std::size_t count = 0;
   Wait status = Wait::timeout;
-  bool handed = false;  // popped by another thread: a packet (or close) is on its way to us
+  bool handed = false;            // popped by another thread: a packet (or close) is on its way to us
+  Waiter* next_chosen = nullptr;  // Chosen's link
+};
+
+// The waiters a critical section chose, to be woken once its lock is released. An intrusive list
+// through the waiters themselves (they live on their threads' stacks), so a hand-off allocates
+// nothing. Woken in the order they were chosen.
+class Chosen {
+ public:
+  void add(Waiter* w) {
+    w->next_chosen = nullptr;
+    (head_ ? tail_->next_chosen : head_) = w;
+    tail_ = w;
+  }
+  bool empty() const { return head_ == nullptr; }
+  // Call without the lock. A woken waiter may return and its frame vanish at once, so each link is
+  // read before its waiter is woken.
+  void unpark_all() {
+    for (Waiter* w = head_; w;) {
+      Waiter* next = w->next_chosen;
+      w->parker.unpark();  // after this, `w` may be gone
+      w = next;
+    }
+    head_ = tail_ = nullptr;
+  }
+
+ private:
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
 };
 
 class Core {
@@ -57,10 +85,10 @@ class Core {
   // into the queue, release every waiter the rules allow, then publish whether post() must come
   // here. A post() reads the flag after unlocking the inbox, and we re-check the inbox after setting
   // it; the inbox lock orders the two, so either we see its packet or it sees the flag.
-  void settle_locked(std::vector<Waiter*>& chosen) {
+  void settle_locked(Chosen& chosen) {
     for (;;) {
       drain_inbox_locked();
-      while (Waiter* w = hand_off_locked()) chosen.push_back(w);
+      while (Waiter* w = hand_off_locked()) chosen.add(w);
       const bool possible = !closed && running < concurrency && !waiters.empty();
       release_possible.store(possible);
       if (!possible) return;  // a running thread's next get() will find what is queued

@@ -2,6 +2,8 @@
 
 #include "evq/common/timeout.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 
@@ -15,6 +17,7 @@
 namespace evq::port {
 
 using detail::Association;
+using detail::Chosen;
 using detail::Core;
 using detail::Waiter;
 using Kind = Trace::Kind;
@@ -36,7 +39,22 @@ unsigned cpu_count() {
   return n == 0 ? 1 : n;  // "may return 0 if not computable": one CPU is the safe guess
 }
 
+namespace {
+std::atomic<std::int64_t> g_spin_limit_ns{detail::SpinBudget::kDefaultLimit.count()};
+}
+
+void set_spin_limit(std::chrono::nanoseconds limit) {
+  g_spin_limit_ns.store(std::max<std::int64_t>(limit.count(), 0), std::memory_order_relaxed);
+}
+std::chrono::nanoseconds spin_limit() {
+  return std::chrono::nanoseconds(g_spin_limit_ns.load(std::memory_order_relaxed));
+}
+
 namespace detail {
+
+SpinBudget::Duration spin_limit() {
+  return port::spin_limit();
+}
 
 #ifdef _WIN32
 // mingw-w64's thread_local destructors can run after the thread's emulated TLS was freed (seen as
@@ -65,7 +83,7 @@ Association& this_thread_association() {
 // [snippet leave]
 void Association::leave() {
   if (!core) return;
-  std::vector<Waiter*> chosen;
+  Chosen chosen;
   {
     std::lock_guard lock(core->state_lock);
     if (running) {
@@ -75,7 +93,7 @@ void Association::leave() {
       core->note_counters_locked();
     }
   }
-  unpark_all(chosen);
+  chosen.unpark_all();
   core.reset();
 }
 // [/snippet leave]
@@ -106,7 +124,7 @@ bool Port::post(const Packet& packet) {
     // takes the packet. This is the common case under load, and it never touches `state_lock`.
     if (!c.release_possible.load()) return true;
   }
-  std::vector<Waiter*> chosen;
+  Chosen chosen;
   {
     std::lock_guard lock(c.state_lock);
     if (t) {
@@ -116,7 +134,7 @@ bool Port::post(const Packet& packet) {
     c.settle_locked(chosen);  // the most recent waiter gets the oldest packet, unless the cap is reached
     if (t) c.note_counters_locked();
   }
-  detail::unpark_all(chosen);  // wake exactly the threads that were chosen
+  chosen.unpark_all();  // wake exactly the threads that were chosen
   return true;
 }
 // [/snippet post]
@@ -176,10 +194,10 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
     t->record(Kind::parked);
     c.note_counters_locked();
   }
-  std::vector<Waiter*> chosen;
+  Chosen chosen;
   c.settle_locked(chosen);  // tells post() that a release is possible now (it may even be ours)
   lock.unlock();
-  detail::unpark_all(chosen);  // if we chose ourselves, the park below returns at once
+  chosen.unpark_all();  // if we chose ourselves, the park below returns at once
 
   // Saturating: get(milliseconds::max()) waits for ever instead of overflowing into the past.
   auto deadline = timeout ? deadline_after<detail::Parker::Clock>(detail::Parker::Clock::now(), *timeout)
@@ -217,7 +235,7 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
 // [snippet close]
 std::size_t Port::close() {
   Core& c = *core_;
-  std::vector<Waiter*> released;
+  Chosen released;
   std::size_t dropped = 0;
   {
     std::lock_guard lock(c.state_lock);
@@ -231,15 +249,16 @@ std::size_t Port::close() {
       std::vector<Packet>().swap(c.inbox);
     }
     dropped += c.queue.drop_all();  // packets own nothing: dropping them frees only the buffers
-    released.swap(c.waiters);
-    for (Waiter* w : released) {
+    for (Waiter* w : c.waiters) {
       w->status = Wait::closed;
       w->count = 0;
       w->handed = true;
+      released.add(w);
     }
+    c.waiters.clear();
     c.note_counters_locked();
   }
-  detail::unpark_all(released);
+  released.unpark_all();
   return dropped;
 }
 // [/snippet close]

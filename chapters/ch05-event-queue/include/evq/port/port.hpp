@@ -34,6 +34,13 @@ inline constexpr Timeout kForever = std::nullopt;
 // The concurrency a port gets for 0: the number of CPUs (never less than 1).
 unsigned cpu_count();
 
+// How long a thread about to sleep in get() may first spin, watching for its packet, in this
+// process (default 8 us; zero: never spin). Each thread spins only as long as spinning has been
+// paying off, up to this limit (src/spin_budget.hpp); the benchmark's spin curve moves it.
+// Negative values count as zero.
+void set_spin_limit(std::chrono::nanoseconds limit);
+std::chrono::nanoseconds spin_limit();
+
 class Port {
  public:
   // CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, concurrency): 0 means cpu_count().
