@@ -34,28 +34,35 @@ using Clock = std::chrono::steady_clock;
 
 TEST_CASE("the spin budget starts at the limit and never exceeds it") {
   SpinBudget b;
-  CHECK(b.current(SpinBudget::kDefaultLimit) == SpinBudget::kDefaultLimit);
+  const auto limit = 8000ns;
+  CHECK(b.current(limit) == limit);
   CHECK(b.current(1000ns) == 1000ns);
-  for (int i = 0; i < 10; ++i) b.caught_while_spinning(SpinBudget::kDefaultLimit);
-  CHECK_MESSAGE(b.current(SpinBudget::kDefaultLimit) == SpinBudget::kDefaultLimit,
-                "spins that pay off must not grow the budget past the limit");
+  for (int i = 0; i < 10; ++i) b.caught_while_spinning(limit);
+  CHECK_MESSAGE(b.current(limit) == limit, "spins that pay off must not grow the budget past the limit");
   CHECK(b.current(0ns) == 0ns);
+}
+
+TEST_CASE("the spin limit follows the measured wake cost, within a floor and the cap") {
+  CHECK_MESSAGE(SpinBudget::limit_for(20us, 50us) == 30us, "1.5 x a 20 us wake cost");
+  CHECK_MESSAGE(SpinBudget::limit_for(100us, 50us) == 50us, "never above the cap");
+  CHECK_MESSAGE(SpinBudget::limit_for(100ns, 50us) == SpinBudget::kMinLimit, "never below the floor");
+  CHECK_MESSAGE(SpinBudget::limit_for(20us, 0ns) == 0ns, "a cap of zero turns spinning off");
 }
 
 TEST_CASE("long sleeps shrink the spin budget to zero, and one near miss brings spinning back") {
   SpinBudget b;
-  const auto limit = SpinBudget::kDefaultLimit;
+  const std::chrono::nanoseconds limit = 8000ns;
   int parks = 0;
   while (b.current(limit) > 0ns && parks < 100) {
-    b.slept_for(10ms, limit);  // far longer than any spin: spinning would not have helped
+    b.slept(10ms, limit);  // far longer than any spin: spinning would not have helped
     ++parks;
     INFO("after ", parks, " long sleeps the budget is ", b.current(limit).count(), " ns");
     CHECK(b.current(limit) < limit);
   }
   CHECK_MESSAGE(parks <= 6, "halving from 8 us should reach zero within 6 long sleeps, took ", parks);
-  b.slept_for(10ms, limit);
+  b.slept(10ms, limit);
   CHECK_MESSAGE(b.current(limit) == 0ns, "an idle thread should stop spinning altogether");
-  b.slept_for(2us, limit);  // woken 2 us after it fell asleep: a spin would have caught that
+  b.slept(2us, limit);  // woken 2 us after it fell asleep: a spin would have caught that
   CHECK(b.current(limit) == 2 * SpinBudget::kFloor);
   b.caught_while_spinning(limit);
   CHECK(b.current(limit) == 4 * SpinBudget::kFloor);
@@ -69,7 +76,8 @@ TEST_CASE_TEMPLATE("an unpark before the park makes the park return at once", P,
   CHECK_FALSE(parker.park_until(Clock::now() + 20ms));
 }
 
-TEST_CASE_TEMPLATE("a park with nobody to wake it returns false at its deadline, not before", P, EVQ_PARKERS) {
+TEST_CASE_TEMPLATE("a park with nobody to wake it returns false at its deadline, not before", P,
+                   EVQ_PARKERS) {
   P parker;
   for (auto wait : {0ms, 1ms, 30ms}) {
     CAPTURE(wait.count());
@@ -95,7 +103,7 @@ TEST_CASE_TEMPLATE("an unpark wakes a thread that sleeps with no deadline", P, E
   CHECK_MESSAGE(wait_until([&] { return step.load() != 1; }), "the sleeper never woke: a lost unpark");
   sleeper.join();
   CHECK(step.load() == 2);
-  evq::port::set_spin_limit(SpinBudget::kDefaultLimit);
+  evq::port::set_spin_limit(SpinBudget::kDefaultCap);
 }
 
 TEST_CASE_TEMPLATE("two threads ping-ponging through two parkers never lose a wake", P, EVQ_PARKERS) {
@@ -126,7 +134,7 @@ TEST_CASE_TEMPLATE("two threads ping-ponging through two parkers never lose a wa
     CHECK_MESSAGE(lost.load() == 0, "a park waited 10 s for an unpark that had been made (",
                   lost.load() == 1 ? "server" : "client", " side, round ", done, ")");
   }
-  evq::port::set_spin_limit(SpinBudget::kDefaultLimit);
+  evq::port::set_spin_limit(SpinBudget::kDefaultCap);
 }
 
 TEST_CASE_TEMPLATE("a woken thread may free its parker at once: the waker is done with it", P, EVQ_PARKERS) {
@@ -149,7 +157,7 @@ TEST_CASE_TEMPLATE("a woken thread may free its parker at once: the waker is don
       waker.join();
     }
   }
-  evq::port::set_spin_limit(SpinBudget::kDefaultLimit);
+  evq::port::set_spin_limit(SpinBudget::kDefaultCap);
 }
 
 TEST_CASE("set_spin_limit bounds every thread's spin, and a negative limit means no spin") {
@@ -159,6 +167,7 @@ TEST_CASE("set_spin_limit bounds every thread's spin, and a negative limit means
   CHECK(evq::port::spin_limit() == 3us);
   evq::port::detail::Parker parker;
   CHECK(parker.spin_budget() <= 3us);
-  evq::port::set_spin_limit(SpinBudget::kDefaultLimit);
-  CHECK(parker.spin_budget() == SpinBudget::kDefaultLimit);
+  evq::port::set_spin_limit(SpinBudget::kDefaultCap);
+  CHECK(parker.spin_budget() <= SpinBudget::kDefaultCap);
+  CHECK(parker.spin_budget() >= SpinBudget::kMinLimit);
 }

@@ -1,19 +1,22 @@
-// bench_port: post-to-get throughput and voluntary context switches per packet, one producer and a
-// pool of consumer threads, for three queues in one run:
-//   port     evq::port::Port (concurrency = CPUs), consumers loop on get()
-//   port-ex  the same, consumers take up to 16 packets per get_many() (the Ex form)
-//   plain    a mutex + condition-variable queue, notify_one() per push
-//   asio     Boost.Asio's io_context (standalone asio): post() + run() on the same threads
-// Prints a table with ratios against the port and writes CSV. A benchmark, never a test: run it on
-// the release build (tools/lab bench ch05 runs build/release/bin/ch05/bench_port).
-#include <sys/resource.h>
-
+// bench_port: the port against the queues a reader would use instead, in one run, three ways:
+//   --mode saturated   one producer, 2 x CPUs consumers, as fast as it goes: packets/s and
+//                      context switches per packet (where LIFO release and the cap pay)
+//   --mode pingpong    one value bouncing between two threads through two queues: round trips/s
+//                      and the round trip's p50/p99/p99.9 (a lightly loaded server's hand-off)
+//   --mode burst       bursts of 1-64 packets with idle gaps between them: post-to-get latency once
+//                      consumers have parked, and the CPU a parked consumer burns while idle
+//   --mode spin-curve  the port alone, pingpong and burst, for spin limits from 0 to 32 us
+// The queues: port (evq::port::Port), port-ex (get_many, 16 at a time), plain (mutex + condvar),
+// moodycamel (BlockingConcurrentQueue), tbb (concurrent_bounded_queue), asio (io_context, saturated
+// only) and eventfd (pingpong only: the kernel's floor for a cross-thread wake).
+// Prints one table per mode with ratios against the port, then the chapter's targets, met or NOT
+// met, and writes CSV. A benchmark, never a test: run it on the release build (tools/lab bench ch05).
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -22,125 +25,33 @@
 #include <asio.hpp>
 #include <fmt/core.h>
 
+#include "burst.hpp"
 #include "evq/common/cli.hpp"
 #include "evq/port/port.hpp"
-#include "evq/port/thread_pool.hpp"
-#include "plain_queue.hpp"
+#include "pingpong.hpp"
+#include "queues.hpp"
+#include "saturated.hpp"
 
 using namespace std::chrono_literals;
+using namespace evq::port::bench;
 
 namespace {
 
-struct alignas(64) Counter {
-  std::atomic<std::uint64_t> value{0};
-};
-
-struct Sample {
-  std::string name;
-  double seconds = 0;
-  double mpps = 0;
-  double vcsw_per_packet = 0;
-  double ivcsw_per_packet = 0;
-};
-
-long voluntary_switches() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_nvcsw;
+double in_us(std::chrono::nanoseconds d) {
+  return static_cast<double>(d.count()) / 1000.0;
 }
-long involuntary_switches() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_nivcsw;
+double in_s(std::chrono::milliseconds d) {
+  return static_cast<double>(d.count()) / 1000.0;
 }
 
-std::uint64_t total(const std::vector<Counter>& counters) {
-  std::uint64_t sum = 0;
-  for (const Counter& c : counters) sum += c.value.load(std::memory_order_relaxed);
-  return sum;
-}
-
-// One measurement. `threads` consumer threads each run `consume(their counter)` until the queue
-// closes; this thread calls `post(k)` for every packet; once the counters add up to `packets`,
-// `close()` ends the consumers. Returns false if that did not happen within `limit`.
-template <typename Consume, typename Post, typename Close>
-bool measure(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit, Consume consume,
-             Post post, Close close) {
-  std::vector<Counter> counters(threads);
-  std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&, i] { consume(counters[i]); });
-  auto stop = [&] {
-    close();
-    for (auto& t : pool) t.join();
-  };
-  long vcsw0 = voluntary_switches(), ivcsw0 = involuntary_switches();
-  auto t0 = std::chrono::steady_clock::now();
-  for (std::uint64_t k = 0; k < packets; ++k) post(k);
-  auto deadline = t0 + limit;
-  while (total(counters) < packets) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      stop();
-      return false;
-    }
-    std::this_thread::sleep_for(200us);
-  }
-  auto t1 = std::chrono::steady_clock::now();
-  long vcsw = voluntary_switches() - vcsw0, ivcsw = involuntary_switches() - ivcsw0;
-  stop();
-  s.seconds = std::chrono::duration<double>(t1 - t0).count();
-  s.mpps = static_cast<double>(packets) / s.seconds / 1e6;
-  s.vcsw_per_packet = static_cast<double>(vcsw) / static_cast<double>(packets);
-  s.ivcsw_per_packet = static_cast<double>(ivcsw) / static_cast<double>(packets);
-  return true;
-}
-
-// [snippet bench-port]
-bool run_port(Sample& s, std::uint64_t packets, unsigned threads, unsigned concurrency,
-              std::chrono::seconds limit) {
-  evq::port::Port port(concurrency);
-  return measure(
-      s, packets, threads, limit,
-      [&](Counter& handled) {
-        while (port.get().got()) handled.value.fetch_add(1, std::memory_order_relaxed);
-      },
-      [&](std::uint64_t k) { port.post(k); }, [&] { port.close(); });
-}
-// [/snippet bench-port]
-
-// The same with GetQueuedCompletionStatusEx's shape: each get takes up to 16 packets.
-bool run_port_many(Sample& s, std::uint64_t packets, unsigned threads, unsigned concurrency,
-                   std::chrono::seconds limit) {
-  evq::port::Port port(concurrency);
-  return measure(
-      s, packets, threads, limit,
-      [&](Counter& handled) {
-        evq::port::Packet batch[16];
-        for (;;) {
-          evq::port::Port::ManyResult r = port.get_many(batch);
-          if (r.status != evq::port::Wait::packet) return;
-          handled.value.fetch_add(r.count, std::memory_order_relaxed);
-        }
-      },
-      [&](std::uint64_t k) { port.post(k); }, [&] { port.close(); });
-}
-
-bool run_plain(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit) {
-  evq::port::bench::PlainQueue queue;
-  return measure(
-      s, packets, threads, limit,
-      [&](Counter& handled) {
-        while (queue.pop()) handled.value.fetch_add(1, std::memory_order_relaxed);
-      },
-      [&](std::uint64_t k) { queue.push(k); }, [&] { queue.close(); });
-}
-
-// asio's handlers run on whichever pool thread run() picks; each counts into its own thread's counter.
+// asio's handlers run on whichever thread run() picks; each counts into its own thread's counter.
 thread_local Counter* asio_counter = nullptr;
 
-bool run_asio(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit) {
+bool saturated_asio(SaturatedSample& s, std::uint64_t packets, unsigned threads, unsigned,
+                    std::chrono::seconds limit) {
   asio::io_context context(static_cast<int>(threads));
   auto work = asio::make_work_guard(context);
-  return measure(
+  return measure_saturated(
       s, packets, threads, limit,
       [&](Counter& handled) {
         asio_counter = &handled;
@@ -155,126 +66,336 @@ bool run_asio(Sample& s, std::uint64_t packets, unsigned threads, std::chrono::s
       });
 }
 
-// The chapter's targets (notes/ch05, "Why LIFO and the cap save context switches"), checked
-// against this run: a reader sees at once whether their machine reproduces them.
-void print_targets(const std::vector<Sample>& best, unsigned threads, unsigned cpus) {
-  auto find = [&](std::string_view name) -> const Sample* {
-    for (const Sample& s : best)
-      if (s.name == name) return &s;
-    return nullptr;
+struct Settings {
+  std::uint64_t packets = 0, rounds = 0;
+  unsigned threads = 0, concurrency = 0, bursts = 0;
+  int runs = 0;
+  std::chrono::microseconds gap{};
+  std::chrono::milliseconds idle{};
+  std::chrono::seconds limit{};
+};
+
+// One queue and the modes it takes part in (an empty function: not in that mode).
+struct Peer {
+  std::string name;
+  std::function<bool(SaturatedSample&, const Settings&)> saturated;
+  std::function<bool(PingPongSample&, const Settings&)> pingpong;
+  std::function<bool(BurstSample&, const Settings&)> burst;
+};
+
+template <typename Q>
+Peer queue_peer(std::string name, bool in_pingpong = true, bool in_burst = true) {
+  Peer p{std::move(name), nullptr, nullptr, nullptr};
+  p.saturated = [](SaturatedSample& s, const Settings& o) {
+    return saturated<Q>(s, o.packets, o.threads, o.concurrency, o.limit);
   };
-  const Sample* port = find("port");
+  if (in_pingpong)
+    p.pingpong = [](PingPongSample& s, const Settings& o) { return pingpong<Q>(s, o.rounds, o.limit); };
+  if (in_burst)
+    p.burst = [](BurstSample& s, const Settings& o) {
+      return burst<Q>(s, o.bursts, o.gap, o.threads, o.concurrency, o.idle, o.limit);
+    };
+  return p;
+}
+
+std::vector<Peer> all_peers() {
+  std::vector<Peer> peers;
+  peers.push_back(queue_peer<PortQueue>("port"));
+  peers.push_back(queue_peer<PortExQueue>("port-ex"));
+  peers.push_back(queue_peer<PlainQueueAdapter>("plain"));
+#if EVQ_BENCH_HAVE_MOODYCAMEL
+  peers.push_back(queue_peer<MoodycamelQueue>("moodycamel"));
+#endif
+#if EVQ_BENCH_HAVE_TBB
+  peers.push_back(queue_peer<TbbQueue>("tbb"));
+#endif
+  Peer asio{"asio",
+            [](SaturatedSample& s, const Settings& o) {
+              return saturated_asio(s, o.packets, o.threads, o.concurrency, o.limit);
+            },
+            nullptr, nullptr};
+  peers.push_back(asio);
+#if defined(__linux__)
+  Peer eventfd{
+      "eventfd", nullptr,
+      [](PingPongSample& s, const Settings& o) { return pingpong<EventfdPair>(s, o.rounds, o.limit); },
+      nullptr};
+  peers.push_back(eventfd);
+#endif
+  return peers;
+}
+
+// The targets, each printed with this run's figure and met / NOT met.
+struct Targets {
+  struct Line {
+    std::string what;
+    double value;
+    std::string unit;
+    bool met;
+  };
+  std::vector<Line> lines;
+  void add(std::string what, double value, std::string unit, bool met) {
+    lines.push_back({std::move(what), value, std::move(unit), met});
+  }
+  void print(unsigned cpus, unsigned threads) const {
+    if (lines.empty()) return;
+    fmt::print("\ntargets (set for 2 CPUs and 4 consumer threads; this run: {} CPUs, {} consumers{}):\n",
+               cpus, threads, cpus == 2 && threads == 4 ? "" : ", so read them as a guide only");
+    for (const Line& l : lines)
+      fmt::print("  {:<44} {:>10.4g} {:<3} {}\n", l.what, l.value, l.unit, l.met ? "met" : "NOT met");
+  }
+};
+
+// Runs `run` `runs` times and keeps the best by `better`; nullopt if a run did not finish.
+template <typename Sample, typename Run, typename Better>
+std::optional<Sample> best_of(int runs, Run run, Better better) {
+  std::optional<Sample> best;
+  for (int r = 0; r < runs; ++r) {
+    Sample s;
+    if (!run(s)) return std::nullopt;
+    if (!best || better(s, *best)) best = s;
+  }
+  return best;
+}
+
+struct Csv {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file{nullptr, &std::fclose};
+  void row(std::string_view mode, std::string_view queue, double spin_us, double rate, std::string_view unit,
+           const Percentiles& p, double cs_per_op, double idle_cpu_ms) {
+    fmt::print(file.get(), "{},{},{:.1f},{:.4f},{},{:.3f},{:.3f},{:.3f},{:.6f},{:.4f}\n", mode, queue,
+               spin_us, rate, unit, p.p50_us, p.p99_us, p.p999_us, cs_per_op, idle_cpu_ms);
+  }
+};
+
+[[noreturn]] void gave_up(std::string_view mode, std::string_view queue, std::chrono::seconds limit) {
+  fmt::print(stderr, "bench_port: a {} run of {} did not finish within {}s; giving up\n", mode, queue,
+             limit.count());
+  std::exit(1);
+}
+
+void run_saturated(const std::vector<Peer>& peers, const Settings& o, Targets& targets, Csv& csv) {
+  fmt::print("\n== saturated: {} packets, 1 producer, {} consumers, port concurrency {}, best of {}\n",
+             o.packets, o.threads, o.concurrency, o.runs);
+  fmt::print("{:<11} {:>12} {:>15} {:>17} {:>10}\n", "queue", "Mpackets/s", "vol. cs/packet",
+             "invol. cs/packet", "port is x");
+  std::vector<std::pair<std::string, SaturatedSample>> rows;
+  for (const Peer& p : peers) {
+    if (!p.saturated) continue;
+    auto best = best_of<SaturatedSample>(
+        o.runs, [&](SaturatedSample& s) { return p.saturated(s, o); },
+        [](const SaturatedSample& a, const SaturatedSample& b) { return a.mpps > b.mpps; });
+    if (!best) gave_up("saturated", p.name, o.limit);
+    rows.emplace_back(p.name, *best);
+  }
+  const SaturatedSample* port = rows.front().first == "port" ? &rows.front().second : nullptr;
+  for (auto& [name, s] : rows) {
+    fmt::print("{:<11} {:>12.2f} {:>15.4f} {:>17.4f} {:>10}\n", name, s.mpps, s.vcsw_per_packet,
+               s.ivcsw_per_packet, port ? fmt::format("{:.2f}", port->mpps / s.mpps) : "-");
+    csv.row("saturated", name, in_us(evq::port::spin_limit()), s.mpps * 1e6, "packets/s", {},
+            s.vcsw_per_packet, 0);
+  }
   if (!port) return;
-  auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
-  fmt::print("\ntargets (set for 2 CPUs and 4 consumer threads; this run: {} CPUs, {} consumers{}):\n", cpus,
-             threads, cpus == 2 && threads == 4 ? "" : ", so read them as a guide only");
-  if (const Sample* plain = find("plain")) {
-    double r = port->mpps / plain->mpps;
-    fmt::print("  port >= 5 x plain queue         {:>8.2f} x   {}\n", r, verdict(r >= 5));
+  for (auto& [name, s] : rows) {
+    double r = port->mpps / s.mpps;
+    if (name == "plain") targets.add("saturated: port >= 5 x plain queue", r, "x", r >= 5);
+    if (name == "moodycamel") targets.add("saturated: port >= 1.5 x moodycamel", r, "x", r >= 1.5);
+    if (name == "tbb") targets.add("saturated: port >= 1.5 x tbb", r, "x", r >= 1.5);
+    if (name == "asio") targets.add("saturated: port >= 2 x asio io_context", r, "x", r >= 2);
   }
-  if (const Sample* asio = find("asio")) {
-    double r = port->mpps / asio->mpps;
-    fmt::print("  port >= 2 x asio io_context     {:>8.2f} x   {}\n", r, verdict(r >= 2));
+  targets.add("saturated: port vol. cs/packet < 0.01", port->vcsw_per_packet, "",
+              port->vcsw_per_packet < 0.01);
+}
+
+void run_pingpong(const std::vector<Peer>& peers, const Settings& o, Targets& targets, Csv& csv) {
+  fmt::print("\n== pingpong: {} round trips between two threads, one value in flight, best of {}\n", o.rounds,
+             o.runs);
+  fmt::print("{:<11} {:>14} {:>9} {:>9} {:>10} {:>13} {:>10}\n", "queue", "round trips/s", "p50 us", "p99 us",
+             "p99.9 us", "vol. cs/trip", "port is x");
+  std::vector<std::pair<std::string, PingPongSample>> rows;
+  for (const Peer& p : peers) {
+    if (!p.pingpong) continue;
+    auto best = best_of<PingPongSample>(
+        o.runs, [&](PingPongSample& s) { return p.pingpong(s, o); },
+        [](const PingPongSample& a, const PingPongSample& b) {
+          return a.round_trips_per_s > b.round_trips_per_s;
+        });
+    if (!best) gave_up("pingpong", p.name, o.limit);
+    rows.emplace_back(p.name, *best);
   }
-  fmt::print("  port vol. cs/packet < 0.01      {:>10.4f}   {}\n", port->vcsw_per_packet,
-             verdict(port->vcsw_per_packet < 0.01));
+  const PingPongSample* port = rows.front().first == "port" ? &rows.front().second : nullptr;
+  for (auto& [name, s] : rows) {
+    fmt::print("{:<11} {:>14.0f} {:>9.2f} {:>9.2f} {:>10.2f} {:>13.3f} {:>10}\n", name, s.round_trips_per_s,
+               s.rtt.p50_us, s.rtt.p99_us, s.rtt.p999_us, s.vcsw_per_round_trip,
+               port ? fmt::format("{:.2f}", port->round_trips_per_s / s.round_trips_per_s) : "-");
+    csv.row("pingpong", name, in_us(evq::port::spin_limit()), s.round_trips_per_s, "round_trips/s", s.rtt,
+            s.vcsw_per_round_trip, 0);
+  }
+  if (!port) return;
+  for (auto& [name, s] : rows) {
+    double r = port->round_trips_per_s / s.round_trips_per_s;
+    if (name == "plain") {
+      targets.add("pingpong: port >= 2 x plain queue", r, "x", r >= 2);
+      targets.add("pingpong: port p99 <= plain queue's p99", port->rtt.p99_us, "us",
+                  port->rtt.p99_us <= s.rtt.p99_us);
+    }
+    if (name == "moodycamel") targets.add("pingpong: port >= 0.5 x moodycamel", r, "x", r >= 0.5);
+  }
+}
+
+void run_burst(const std::vector<Peer>& peers, const Settings& o, Targets& targets, Csv& csv) {
+  fmt::print(
+      "\n== burst: {} bursts of 1-64 packets, {} us apart, {} consumers; then {} ms idle, best p50 of {}\n",
+      o.bursts, o.gap.count(), o.threads, o.idle.count(), o.runs);
+  fmt::print("{:<11} {:>9} {:>14} {:>14} {:>15} {:>24}\n", "queue", "packets", "post-get p50", "post-get p99",
+             "post-get p99.9", "idle CPU, worst thread");
+  std::vector<std::pair<std::string, BurstSample>> rows;
+  for (const Peer& p : peers) {
+    if (!p.burst) continue;
+    auto best = best_of<BurstSample>(
+        o.runs, [&](BurstSample& s) { return p.burst(s, o); },
+        [](const BurstSample& a, const BurstSample& b) {
+          return a.post_to_get.p50_us < b.post_to_get.p50_us;
+        });
+    if (!best) gave_up("burst", p.name, o.limit);
+    rows.emplace_back(p.name, *best);
+  }
+  for (auto& [name, s] : rows) {
+    fmt::print("{:<11} {:>9} {:>11.2f} us {:>11.2f} us {:>12.2f} us {:>15.1f} us/{:.1f} s\n", name, s.packets,
+               s.post_to_get.p50_us, s.post_to_get.p99_us, s.post_to_get.p999_us, s.idle_cpu_ms_max * 1000,
+               in_s(o.idle));
+    csv.row("burst", name, in_us(evq::port::spin_limit()), static_cast<double>(s.packets), "packets",
+            s.post_to_get, 0, s.idle_cpu_ms_max);
+  }
+  const BurstSample* port = rows.front().first == "port" ? &rows.front().second : nullptr;
+  if (!port) return;
+  for (auto& [name, s] : rows)
+    if (name == "plain")
+      targets.add("burst: port post-to-get p50 <= plain queue's", port->post_to_get.p50_us, "us",
+                  port->post_to_get.p50_us <= s.post_to_get.p50_us);
+  const double per_second = port->idle_cpu_ms_max * 1000.0 / static_cast<double>(o.idle.count());
+  targets.add("burst: a parked port thread < 0.5 ms CPU per s", per_second, "ms", per_second < 0.5);
+}
+
+// The spin/park trade-off, measured: the same two light loads for a range of spin limits.
+void run_spin_curve(const Settings& o, Csv& csv) {
+  fmt::print("\n== spin-curve: the port alone; pingpong {} round trips, burst {} bursts; best of {}\n",
+             o.rounds, o.bursts, o.runs);
+  fmt::print("{:>11} {:>14} {:>13} {:>18} {:>22}\n", "spin limit", "round trips/s", "pingpong p99",
+             "burst p50", "idle CPU, worst thread");
+  const std::chrono::nanoseconds saved = evq::port::spin_limit();
+  for (auto limit : {0ns, 500ns, 1000ns, 2000ns, 4000ns, 8000ns, 16000ns, 32000ns}) {
+    evq::port::set_spin_limit(limit);
+    auto pp = best_of<PingPongSample>(
+        o.runs, [&](PingPongSample& s) { return pingpong<PortQueue>(s, o.rounds, o.limit); },
+        [](const PingPongSample& a, const PingPongSample& b) {
+          return a.round_trips_per_s > b.round_trips_per_s;
+        });
+    auto bu = best_of<BurstSample>(
+        o.runs,
+        [&](BurstSample& s) {
+          return burst<PortQueue>(s, o.bursts, o.gap, o.threads, o.concurrency, o.idle, o.limit);
+        },
+        [](const BurstSample& a, const BurstSample& b) {
+          return a.post_to_get.p50_us < b.post_to_get.p50_us;
+        });
+    if (!pp || !bu) gave_up("spin-curve", "port", o.limit);
+    fmt::print("{:>8.1f} us {:>14.0f} {:>10.2f} us {:>15.2f} us {:>15.1f} us/{:.1f} s\n", in_us(limit),
+               pp->round_trips_per_s, pp->rtt.p99_us, bu->post_to_get.p50_us, bu->idle_cpu_ms_max * 1000,
+               in_s(o.idle));
+    csv.row("spin-curve-pingpong", "port", in_us(limit), pp->round_trips_per_s, "round_trips/s", pp->rtt,
+            pp->vcsw_per_round_trip, 0);
+    csv.row("spin-curve-burst", "port", in_us(limit), static_cast<double>(bu->packets), "packets",
+            bu->post_to_get, 0, bu->idle_cpu_ms_max);
+  }
+  evq::port::set_spin_limit(saved);
+}
+
+std::vector<std::string> split(std::string_view list) {
+  std::vector<std::string> out;
+  for (std::string_view rest = list; !rest.empty();) {
+    std::size_t comma = rest.find(',');
+    out.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const unsigned cpus = evq::port::cpu_count();
+  std::vector<Peer> peers = all_peers();
+  std::string names;
+  for (const Peer& p : peers) names += (names.empty() ? "" : ",") + p.name;
   evq::Cli cli("bench_port",
-               "Post-to-get throughput and voluntary context switches per packet: one producer, a "
-               "pool of consumers, for evq::port::Port, a mutex+condvar queue and asio::io_context.");
-  cli.option("packets", "packets per run", "1000000");
+               "The port against a mutex+condvar queue, moodycamel, oneTBB, asio and an eventfd pair, "
+               "saturated, ping-ponging and in bursts: throughput, latency percentiles, context switches.");
+  cli.option("mode", "saturated, pingpong, burst, spin-curve, or all (the first three)", "all");
+  cli.option("queues", "which queues to run, comma-separated (one alone is handy under perf)", names);
+  cli.option("packets", "saturated: packets per run", "1000000");
+  cli.option("rounds", "pingpong: round trips per run", "50000");
+  cli.option("bursts", "burst: bursts per run", "300");
+  cli.option("gap-us", "burst: idle microseconds before each burst", "1000");
+  cli.option("idle-ms", "burst: the idle stretch whose CPU is measured", "2000");
   cli.option("threads", "consumer threads (default: 2 x CPUs, the rule of thumb)", std::to_string(2 * cpus));
   cli.option("concurrency", "the port's concurrency value (0: CPUs)", "0");
-  cli.option("runs", "runs per queue; the table shows the best", "3");
-  cli.option("limit", "seconds a single run may take before the benchmark gives up", "30");
+  cli.option("spin-us", "the port's spin limit in microseconds (evq::port::set_spin_limit)", "8");
+  cli.option("runs", "runs per queue and mode; the table shows the best", "3");
+  cli.option("limit", "seconds a single run may take before the benchmark gives up", "60");
   cli.option("csv", "where to write the CSV", "bench_port.csv");
-  cli.option("queues", "which queues to run, comma-separated (one alone is handy under perf)",
-             "port,port-ex,plain,asio");
   cli.epilog(
-      "Try: build/release/bin/ch05/bench_port --packets 2000000 --threads 4\n"
-      "     tools/lab bench ch05");
+      "Try: tools/lab bench ch05                      (all three modes, every queue built here)\n"
+      "     build/release/bin/ch05/bench_port --mode pingpong --queues port,plain,eventfd\n"
+      "     build/release/bin/ch05/bench_port --mode spin-curve\n"
+      "The moodycamel and tbb rows need libconcurrentqueue-dev and libtbb-dev at build time.");
   cli.parse(argc, argv);
   return cli.run([&]() -> int {
-    const auto packets = static_cast<std::uint64_t>(cli.get_int("packets", 1000, 100'000'000));
-    const auto threads = static_cast<unsigned>(cli.get_int("threads", 1, 256));
+    Settings o;
+    o.packets = static_cast<std::uint64_t>(cli.get_int("packets", 1000, 100'000'000));
+    o.rounds = static_cast<std::uint64_t>(cli.get_int("rounds", 100, 100'000'000));
+    o.bursts = static_cast<unsigned>(cli.get_int("bursts", 7, 1'000'000));
+    o.gap = std::chrono::microseconds(cli.get_int("gap-us", 0, 1'000'000));
+    o.idle = std::chrono::milliseconds(cli.get_int("idle-ms", 10, 60'000));
+    o.threads = static_cast<unsigned>(cli.get_int("threads", 1, 256));
     const auto concurrency = static_cast<unsigned>(cli.get_int("concurrency", 0, 256));
-    const auto runs = static_cast<int>(cli.get_int("runs", 1, 20));
-    const std::chrono::seconds limit(cli.get_int("limit", 1, 600));
+    o.concurrency = concurrency == 0 ? cpus : concurrency;
+    o.runs = static_cast<int>(cli.get_int("runs", 1, 20));
+    o.limit = std::chrono::seconds(cli.get_int("limit", 1, 600));
+    evq::port::set_spin_limit(std::chrono::microseconds(cli.get_int("spin-us", 0, 1000)));
 
-    using Runner = std::function<bool(Sample&)>;
-    std::vector<std::pair<std::string, Runner>> queues = {
-        {"port", [&](Sample& s) { return run_port(s, packets, threads, concurrency, limit); }},
-        {"port-ex", [&](Sample& s) { return run_port_many(s, packets, threads, concurrency, limit); }},
-        {"plain", [&](Sample& s) { return run_plain(s, packets, threads, limit); }},
-        {"asio", [&](Sample& s) { return run_asio(s, packets, threads, limit); }},
-    };
-    // --queues picks a subset; they still run in the table's order.
-    std::vector<std::string> wanted;
-    for (std::string_view rest = cli.get("queues"); !rest.empty();) {
-      std::size_t comma = rest.find(',');
-      wanted.emplace_back(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-    if (wanted.empty()) cli.fail("--queues: name at least one queue (port, port-ex, plain, asio)");
+    const std::string mode = cli.get("mode");
+    const std::vector<std::string> modes_known = {"saturated", "pingpong", "burst", "spin-curve", "all"};
+    if (std::find(modes_known.begin(), modes_known.end(), mode) == modes_known.end())
+      cli.fail("--mode: no mode named '" + mode + "' (saturated, pingpong, burst, spin-curve, all)");
+    std::vector<std::string> wanted = split(cli.get("queues"));
+    if (wanted.empty()) cli.fail("--queues: name at least one queue (" + names + ")");
     for (const std::string& name : wanted)
-      if (std::none_of(queues.begin(), queues.end(), [&](const auto& q) { return q.first == name; }))
-        cli.fail("--queues: no queue named '" + name + "' (the queues: port, port-ex, plain, asio)");
-    std::erase_if(queues, [&](const auto& q) {
-      return std::find(wanted.begin(), wanted.end(), q.first) == wanted.end();
+      if (std::none_of(peers.begin(), peers.end(), [&](const Peer& p) { return p.name == name; }))
+        cli.fail("--queues: no queue named '" + name + "' in this build (the queues: " + names + ")");
+    std::erase_if(peers, [&](const Peer& p) {
+      return std::find(wanted.begin(), wanted.end(), p.name) == wanted.end();
     });
 
+    Csv csv;
+    const std::string path = cli.get("csv");
+    csv.file.reset(std::fopen(path.c_str(), "w"));
+    if (!csv.file) cli.fail("--csv: cannot write " + path);
+    fmt::print(csv.file.get(),
+               "mode,queue,spin_limit_us,rate,rate_unit,p50_us,p99_us,p999_us,cs_per_op,idle_cpu_ms\n");
+
     fmt::print(
-        "bench_port: {} packets, 1 producer, {} consumer threads, port concurrency {}, {} CPUs, "
-        "best of {}\n",
-        packets, threads, concurrency == 0 ? cpus : concurrency, cpus, runs);
-    std::vector<Sample> best;
-    for (auto& [name, run] : queues) {
-      Sample top;
-      top.name = name;
-      for (int r = 0; r < runs; ++r) {
-        Sample s;
-        s.name = name;
-        if (!run(s)) {
-          fmt::print(stderr, "bench_port: a {} run did not finish within {}s; giving up\n", name,
-                     limit.count());
-          return 1;
-        }
-        if (s.mpps > top.mpps) top = s;
-      }
-      best.push_back(top);
-    }
-
-    // Ratios are against the port; without it in the run, the column stays empty.
-    const double port_mpps = best[0].name == "port" ? best[0].mpps : 0;
-    auto ratio = [&](const Sample& s) {
-      return port_mpps > 0 ? fmt::format("{:.2f}", port_mpps / s.mpps) : std::string("-");
-    };
-    fmt::print("\n{:<8} {:>12} {:>10} {:>14} {:>16} {:>12}\n", "queue", "Mpackets/s", "seconds",
-               "vol. cs/packet", "invol. cs/packet", "port is x");
-    for (const Sample& s : best)
-      fmt::print("{:<8} {:>12.2f} {:>10.3f} {:>14.4f} {:>16.4f} {:>12}\n", s.name, s.mpps, s.seconds,
-                 s.vcsw_per_packet, s.ivcsw_per_packet, ratio(s));
-
-    print_targets(best, threads, cpus);
-
-    std::string path = cli.get("csv");
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(std::fopen(path.c_str(), "w"), &std::fclose);
-    if (!csv) {
-      fmt::print(stderr, "bench_port: cannot write {}\n", path);
-      return 1;
-    }
+        "bench_port: {} CPUs, {} consumer threads, port concurrency {}, spin limit {} us; queues: {}\n", cpus,
+        o.threads, o.concurrency, in_us(evq::port::spin_limit()), cli.get("queues"));
+    Targets targets;
+    if (mode == "saturated" || mode == "all") run_saturated(peers, o, targets, csv);
+    if (mode == "pingpong" || mode == "all") run_pingpong(peers, o, targets, csv);
+    if (mode == "burst" || mode == "all") run_burst(peers, o, targets, csv);
+    if (mode == "spin-curve") run_spin_curve(o, csv);
+    targets.print(cpus, o.threads);
     fmt::print(
-        csv.get(),
-        "queue,packets,threads,concurrency,cpus,seconds,mpps,vcsw_per_packet,ivcsw_per_packet,port_speedup\n");
-    for (const Sample& s : best)
-      fmt::print(csv.get(), "{},{},{},{},{},{:.6f},{:.4f},{:.6f},{:.6f},{}\n", s.name, packets, threads,
-                 concurrency == 0 ? cpus : concurrency, cpus, s.seconds, s.mpps, s.vcsw_per_packet,
-                 s.ivcsw_per_packet, ratio(s));
+        "\nthe port measured a sleep-to-wake cost of {:.1f} us here; its spin limit is {:.1f} us (cap {:.1f} us)\n",
+        in_us(evq::port::measured_wake_cost()), in_us(evq::port::current_spin_limit()),
+        in_us(evq::port::spin_limit()));
     fmt::print("\nwrote {}\n", path);
     return 0;
   });

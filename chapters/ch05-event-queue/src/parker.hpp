@@ -29,9 +29,6 @@
 
 namespace evq::port::detail {
 
-// evq::port::set_spin_limit's value (port.cpp): read once per park.
-SpinBudget::Duration spin_limit();
-
 // One iteration of a spin: tells the CPU we are waiting (frees the sibling hyperthread, saves power).
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -78,18 +75,23 @@ class FutexParker {
       if (!before_deadline || Clock::now() >= deadline) {
         seen = kSleeping;
         if (state_.compare_exchange_strong(seen, kIdle, std::memory_order_acquire)) {
-          budget_.slept_for(Clock::now() - slept_at, limit);
+          budget_.slept(Clock::now() - slept_at, limit);
           return false;  // withdrawn: an unpark() from now on finds kIdle and wakes nobody
         }
         break;  // unparked at the deadline: the wake counts
       }
     }
-    budget_.slept_for(Clock::now() - slept_at, limit);
+    learn_from_sleep(slept_at, limit);
     return consume();
   }
 
   // Wakes the parked thread (or makes its next park return at once).
   void unpark() {
+    // A sleeper learns from this stamp what its wake cost and when its packet came; it is written
+    // before the exchange, because after it the Parker may be gone. (Racy by design: a thread that
+    // falls asleep just after this look has no stamp, and learns less from that one sleep.)
+    if (state_.load(std::memory_order_relaxed) == kSleeping)
+      unparked_at_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     if (state_.exchange(kNotified, std::memory_order_release) == kSleeping)
       wake_one_waiter(state_);  // passes the address only: the Parker may be gone already
   }
@@ -102,12 +104,29 @@ class FutexParker {
   enum : std::uint32_t { kIdle = 0, kSleeping = 1, kNotified = 2 };
 
   bool consume() {
-    state_.store(kIdle, std::memory_order_relaxed);  // only this thread moves it back to idle
+    state_.store(kIdle, std::memory_order_relaxed);         // only this thread moves it back to idle
+    if (unparked_at_.load(std::memory_order_relaxed) != 0)  // a stamp for a sleep we withdrew from
+      unparked_at_.store(0, std::memory_order_relaxed);
     return true;
   }
 
+  // After a sleep that ended in a wake: how long after falling asleep the packet came (a near
+  // miss, or spinning would not have helped?), and what the wake itself cost this machine.
+  void learn_from_sleep(Clock::time_point slept_at, SpinBudget::Duration limit) {
+    const Clock::time_point now = Clock::now();
+    const Clock::rep stamp = unparked_at_.exchange(0, std::memory_order_relaxed);
+    if (stamp == 0) {
+      budget_.slept(now - slept_at, limit);  // no stamp: judge by when we woke
+      return;
+    }
+    const Clock::time_point unparked_at{Clock::duration(stamp)};
+    budget_.slept(unparked_at - slept_at, limit);
+    note_wake_cost(now - unparked_at);
+  }
+
   std::atomic<std::uint32_t> state_{kIdle};
-  SpinBudget budget_;  // touched only by the owning thread
+  std::atomic<Clock::rep> unparked_at_{0};  // steady_clock ticks of the last unpark() of a sleeper
+  SpinBudget budget_;                       // touched only by the owning thread
 };
 #endif
 
@@ -131,7 +150,7 @@ class CondvarParker {
       woken = deadline == Clock::time_point::max()
                   ? (ready_cv_.wait(lock, [&] { return ready_; }), true)
                   : ready_cv_.wait_until(lock, deadline, [&] { return ready_; });
-      budget_.slept_for(Clock::now() - slept_at, limit);
+      budget_.slept(Clock::now() - slept_at, limit);
     }
     if (!woken) return false;
     {

@@ -40,8 +40,9 @@ unsigned cpu_count() {
 }
 
 namespace {
-std::atomic<std::int64_t> g_spin_limit_ns{detail::SpinBudget::kDefaultLimit.count()};
-}
+std::atomic<std::int64_t> g_spin_limit_ns{detail::SpinBudget::kDefaultCap.count()};
+std::atomic<std::int64_t> g_wake_cost_ns{detail::SpinBudget::kFirstWakeCost.count()};
+}  // namespace
 
 void set_spin_limit(std::chrono::nanoseconds limit) {
   g_spin_limit_ns.store(std::max<std::int64_t>(limit.count(), 0), std::memory_order_relaxed);
@@ -52,9 +53,29 @@ std::chrono::nanoseconds spin_limit() {
 
 namespace detail {
 
-SpinBudget::Duration spin_limit() {
-  return port::spin_limit();
+SpinBudget::Duration wake_cost() {
+  return SpinBudget::Duration(g_wake_cost_ns.load(std::memory_order_relaxed));
 }
+void note_wake_cost(SpinBudget::Duration measured) {
+  // A moving average over about eight wakes. A preempted thread measures its time off the CPU, not a
+  // wake, so a sample is capped at 1 ms. Two threads updating at once may lose one sample: harmless.
+  const std::int64_t sample = std::min<std::int64_t>(std::max<std::int64_t>(measured.count(), 0), 1'000'000);
+  const std::int64_t old = g_wake_cost_ns.load(std::memory_order_relaxed);
+  g_wake_cost_ns.store(old + (sample - old) / 8, std::memory_order_relaxed);
+}
+SpinBudget::Duration spin_limit() {
+  return SpinBudget::limit_for(wake_cost(), port::spin_limit());
+}
+}  // namespace detail
+
+std::chrono::nanoseconds measured_wake_cost() {
+  return detail::wake_cost();
+}
+std::chrono::nanoseconds current_spin_limit() {
+  return detail::spin_limit();
+}
+
+namespace detail {
 
 #ifdef _WIN32
 // mingw-w64's thread_local destructors can run after the thread's emulated TLS was freed (seen as

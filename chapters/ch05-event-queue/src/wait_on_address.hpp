@@ -50,11 +50,13 @@ inline bool wait_on_address(std::atomic<std::uint32_t>& word, std::uint32_t expe
     if (since.count() < 0) return false;
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
     at.tv_sec = static_cast<time_t>(secs.count());
-    at.tv_nsec = static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count());
+    at.tv_nsec =
+        static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count());
     until = &at;
   }
-  long r = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
-                     expected, until, nullptr, FUTEX_BITSET_MATCH_ANY);
+  long r =
+      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+                expected, until, nullptr, FUTEX_BITSET_MATCH_ANY);
   return !(r == -1 && errno == ETIMEDOUT);  // EAGAIN (the word had changed) and EINTR: look again
 #else
   DWORD ms = INFINITE;

@@ -34,12 +34,16 @@ inline constexpr Timeout kForever = std::nullopt;
 // The concurrency a port gets for 0: the number of CPUs (never less than 1).
 unsigned cpu_count();
 
-// How long a thread about to sleep in get() may first spin, watching for its packet, in this
-// process (default 8 us; zero: never spin). Each thread spins only as long as spinning has been
-// paying off, up to this limit (src/spin_budget.hpp); the benchmark's spin curve moves it.
-// Negative values count as zero.
+// The most a thread about to sleep in get() may first spin, watching for its packet, in this
+// process (default 50 us; zero: never spin). Below it, a thread spins about as long as a sleep and
+// wake-up cost on this machine (measured as the port runs), and only while spinning pays off
+// (src/spin_budget.hpp); the benchmark's spin curve moves this cap. Negative values count as zero.
 void set_spin_limit(std::chrono::nanoseconds limit);
 std::chrono::nanoseconds spin_limit();
+// What the port has measured so far: the cost of a wake-up (from unpark to the woken thread
+// running), and the spin limit that follows from it and the cap. For benchmarks and demos.
+std::chrono::nanoseconds measured_wake_cost();
+std::chrono::nanoseconds current_spin_limit();
 
 class Port {
  public:
