@@ -24,8 +24,8 @@ struct BurstSample {
 };
 
 template <typename Queue>
-bool burst(BurstSample& s, unsigned bursts, std::chrono::microseconds gap, unsigned threads, unsigned concurrency,
-           std::chrono::milliseconds idle, std::chrono::seconds limit) {
+bool burst(BurstSample& s, unsigned bursts, std::chrono::microseconds gap, unsigned threads,
+           unsigned concurrency, std::chrono::milliseconds idle, std::chrono::seconds limit) {
   Queue queue(concurrency);
   std::atomic<std::uint64_t> taken{0};
   std::vector<clockid_t> clocks(threads);
@@ -53,7 +53,7 @@ bool burst(BurstSample& s, unsigned bursts, std::chrono::microseconds gap, unsig
   bool in_time = true;
   std::uint64_t posted = 0;
   for (unsigned b = 0; b < bursts && in_time; ++b) {
-    std::this_thread::sleep_for(gap);  // long enough for every consumer to park
+    std::this_thread::sleep_for(gap);     // long enough for every consumer to park
     const unsigned size = 1u << (b % 7);  // 1, 2, 4, ... 64
     for (unsigned p = 0; p < size; ++p) queue.push(static_cast<std::uint64_t>(now_ns()));
     posted += size;

@@ -145,7 +145,8 @@ class EventfdPair {
   void push(std::uint64_t v) { write_count(v + 1); }  // eventfd refuses a write of 0
   bool pop(std::uint64_t& v) {
     std::uint64_t count = 0;
-    if (::read(fd_.get(), &count, sizeof count) != static_cast<ssize_t>(sizeof count)) throw_errno("read(eventfd)");
+    if (::read(fd_.get(), &count, sizeof count) != static_cast<ssize_t>(sizeof count))
+      throw_errno("read(eventfd)");
     if (count == kClosed - 1) return false;
     v = count - 1;
     return true;
@@ -154,7 +155,8 @@ class EventfdPair {
 
  private:
   void write_count(std::uint64_t count) {
-    if (::write(fd_.get(), &count, sizeof count) != static_cast<ssize_t>(sizeof count)) throw_errno("write(eventfd)");
+    if (::write(fd_.get(), &count, sizeof count) != static_cast<ssize_t>(sizeof count))
+      throw_errno("write(eventfd)");
   }
   UniqueFd fd_;
 };

@@ -18,8 +18,8 @@ struct SaturatedSample {
 // One run: `threads` consumers each run `consume(their counter)` until `close()`; this thread
 // calls `post(k)` for every packet. Returns false if the packets were not all taken within `limit`.
 template <typename Consume, typename Post, typename Close>
-bool measure_saturated(SaturatedSample& s, std::uint64_t packets, unsigned threads, std::chrono::seconds limit,
-                       Consume consume, Post post, Close close) {
+bool measure_saturated(SaturatedSample& s, std::uint64_t packets, unsigned threads,
+                       std::chrono::seconds limit, Consume consume, Post post, Close close) {
   std::vector<Counter> counters(threads);
   std::vector<std::thread> pool;
   for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&, i] { consume(counters[i]); });

@@ -18,10 +18,7 @@ BlockingScope::BlockingScope() {
     --c.running;  // what the kernel does when a running thread blocks in another wait
     self.running = false;
     c.settle_locked(chosen);  // a waiter may take a queued packet now
-    if (Trace* t = c.tracer()) {
-      t->record(Kind::scope_enter);
-      c.note_counters_locked();
-    }
+    c.traced_locked(Kind::scope_enter);
   }
   chosen.unpark_all();
   core_ = self.core;
@@ -35,10 +32,7 @@ BlockingScope::~BlockingScope() {
   if (core_->closed) return;
   ++core_->running;  // back to running even above the cap: the overshoot IOCP allows for
   self.running = true;
-  if (Trace* t = core_->tracer()) {
-    t->record(Kind::scope_exit);
-    core_->note_counters_locked();
-  }
+  core_->traced_locked(Kind::scope_exit);
 }
 // [/snippet blocking-scope]
 

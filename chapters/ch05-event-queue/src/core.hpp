@@ -114,7 +114,19 @@ class Core {
 
   std::size_t take_locked(std::span<Packet> out) { return queue.take(out); }
 
+  // Tracing (trace.hpp): each call site is one line, so that the notes can show the port's code
+  // without them (their snippets are marked hide=traced). With no Trace attached, a load and a branch.
   Trace* tracer() const { return trace.load(std::memory_order_acquire); }
+  void traced(Trace::Kind kind, std::uint64_t key = 0) const {
+    if (Trace* t = tracer()) t->record(kind, key);
+  }
+  // The same, followed by the counters as they are now: call it with `state_lock` held.
+  void traced_locked(Trace::Kind kind, std::uint64_t key = 0) const {
+    if (Trace* t = tracer()) {
+      t->record(kind, key);
+      note_counters_locked();
+    }
+  }
   void note_counters_locked() const {
     if (Trace* t = tracer()) t->record_counters(running, waiters.size(), queue.size());
   }

@@ -153,7 +153,7 @@ bool Port::post(const Packet& packet) {
       t->record(Kind::posted, packet.key);
     }
     c.settle_locked(chosen);  // the most recent waiter gets the oldest packet, unless the cap is reached
-    if (t) c.note_counters_locked();
+    c.note_counters_locked();
   }
   chosen.unpark_all();  // wake exactly the threads that were chosen
   return true;
@@ -167,7 +167,7 @@ GetResult Port::get(Timeout timeout) {
   return result;
 }
 
-// [snippet get]
+// [snippet get-take hide=traced]
 Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
   if (out.empty()) throw std::invalid_argument("Port::get_many: no room for a packet");
   Association& self = detail::this_thread_association();
@@ -177,14 +177,13 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
   }
   Core& c = *self.core;  // (not *this: a close() from another thread may destroy the Port)
   std::unique_lock lock(c.state_lock);
-  Trace* t = c.tracer();
-  if (t) t->record(Kind::get_called);
+  c.traced(Kind::get_called);
   if (self.running) {
     --c.running;  // back in get(): this thread no longer counts as running
     self.running = false;
   }
   if (c.closed) {
-    if (t) t->record(Kind::closed);
+    c.traced(Kind::closed);
     lock.unlock();
     self.core.reset();  // closing the port ends the association
     return {Wait::closed, 0};
@@ -195,26 +194,22 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
     std::size_t n = c.take_locked(out);
     ++c.running;
     self.running = true;
-    if (t) {
-      t->record(Kind::got, out[0].key);
-      c.note_counters_locked();
-    }
+    c.traced_locked(Kind::got, out[0].key);
     return {Wait::packet, n};
   }
   if (timeout && timeout->count() <= 0) {
     ++c.running;  // a get() that only looked returns to a running thread
     self.running = true;
-    if (t) t->record(Kind::timed_out);
+    c.traced(Kind::timed_out);
     return {Wait::timeout, 0};
   }
+  // [/snippet get-take]
 
+  // [snippet get-park hide=traced]
   Waiter me(self.parker);
   me.out = out;
   c.waiters.push_back(&me);  // on top of the stack: the next packet is ours
-  if (t) {
-    t->record(Kind::parked);
-    c.note_counters_locked();
-  }
+  c.traced_locked(Kind::parked);
   Chosen chosen;
   c.settle_locked(chosen);  // tells post() that a release is possible now (it may even be ours)
   lock.unlock();
@@ -230,28 +225,25 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
       ++c.running;  // the timed-out thread runs again
       self.running = true;
       // (release_possible may now be true for nothing: the next post() then settles once, in vain)
-      if (t) {
-        t->record(Kind::woken);
-        t->record(Kind::timed_out);
-        c.note_counters_locked();
-      }
+      c.traced(Kind::woken);
+      c.traced_locked(Kind::timed_out);
       return {Wait::timeout, 0};
     }
     // Chosen just as the deadline passed: the packet is ours, its unpark() is on its way.
     lock.unlock();
     me.parker.park_until(detail::Parker::Clock::time_point::max());
   }
-  if (t) t->record(Kind::woken);
+  c.traced(Kind::woken);
   if (me.status == Wait::closed) {
-    if (t) t->record(Kind::closed);
+    c.traced(Kind::closed);
     self.core.reset();
     return {Wait::closed, 0};
   }
   self.running = true;  // the thread that chose us counted us as running already
-  if (t) t->record(Kind::got, out[0].key);
+  c.traced(Kind::got, out[0].key);
   return {Wait::packet, me.count};
 }
-// [/snippet get]
+// [/snippet get-park]
 
 // [snippet close]
 std::size_t Port::close() {
