@@ -11,7 +11,8 @@ A `--serve` command is started, must print its "serving on ... port N" line, is 
 then print its summary line and exit 0, as the notes say Ctrl-C does.
 
 Some commands cannot run unattended, and their comment says so with "(by hand)" (an interactive nc)
-or they are run by another stage of CI: `tools/lab demo|test|grade|bench`. Those are listed as
+or they are run by another stage of CI: `tools/lab demo|test|grade|bench`, and a benchmark program
+(`build/release/bin/chNN/bench_*`). Those are listed as
 skipped, with the reason, never passed in silence.
 
   tryit.py [--list] [notes/chNN-*.md ...]
@@ -117,6 +118,8 @@ def check(note: Path, listing: bool) -> tuple:
             reason = "by hand (its comment says so)"
         elif words[:1] == ["tools/lab"] and len(words) > 1 and words[1] in ELSEWHERE:
             reason = ELSEWHERE[words[1]]
+        elif words[0].startswith("build/release/bin/") and "/bench_" in words[0]:
+            reason = ELSEWHERE["bench"] + "; tools/lab bench builds them"
         if reason:
             skipped += 1
             print(f"  skip  {where}: {command}\n        ({reason})")

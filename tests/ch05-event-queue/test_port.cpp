@@ -22,11 +22,13 @@ TEST_CASE("post() decides at once: it hands a packet to a waiter only below the 
     if (port.get(kDeadline).got()) ++got;
     wait_until([&] { return finish.load(); });
   });
+  INFO("step 1: one thread parked in get(), then post(1): it is released and runs");
   REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
   port.post(1);
   REQUIRE(wait_until([&] { return got.load() == 1; }));
   CHECK(port.counters().running == 1);
 
+  INFO("step 2: a second thread parks while the first still runs (the cap of 1 is reached), then post(2)");
   std::thread waiter([&] {
     if (port.get(kDeadline).got()) ++got;
   });
@@ -36,6 +38,7 @@ TEST_CASE("post() decides at once: it hands a packet to a waiter only below the 
   CHECK_MESSAGE(c.queued == 1, "with the cap reached, the packet must be queued");
   CHECK(c.waiting == 1);
   CHECK(c.running == 1);
+  INFO("step 3: the runner exits, which frees the cap: the waiter must get packet 2");
   finish = true;
   runner.join();  // the runner's exit frees the cap: the waiter gets packet 2
   REQUIRE(wait_until([&] { return got.load() == 2; }));
@@ -63,10 +66,12 @@ TEST_CASE(
     last = port.get(0ms);  // running -> 0 and takes the queued packet at once
     step = 3;
   });
+  INFO("step 1: the runner takes packet 1 and enters a blocking scope");
   REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
   port.post(1);
   REQUIRE(wait_until([&] { return step.load() == 1; }));
 
+  INFO("step 2: a waiter parks; packet 2 must go to it, since the runner is blocked elsewhere");
   std::atomic<int> waiter_got{0};
   std::atomic<bool> waiter_back{false};
   std::thread waiter([&] {
@@ -78,15 +83,18 @@ TEST_CASE(
   REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
   port.post(2);  // the runner is inside its scope: the waiter gets this one
   REQUIRE(wait_until([&] { return waiter_got.load() == 1; }));
+  INFO("step 3: the runner leaves its scope while the waiter still runs: 2 running, cap 1");
   unblock = true;
   REQUIRE(wait_until([&] { return step.load() == 2; }));
   // Waiter running (got packet 2), runner back from its scope: 2 running, cap 1.
   CHECK(port.counters().running == 2);
   // The waiter comes back to get(): 2 -> 1 running, still the cap, so it waits.
+  INFO("step 4: the waiter comes back to get() (1 running, still the cap), then packet 3 is posted");
   waiter_back = true;
   REQUIRE(wait_until([&] { return port.counters().waiting == 1; }));
   port.post(3);
   CHECK_MESSAGE(port.counters().queued == 1, "no waiter may be released while running >= cap");
+  INFO("step 5: the runner comes back to get(): running drops to 0, and it takes packet 3 at once");
   again = true;
   REQUIRE(wait_until([&] { return step.load() == 3; }));
   CHECK(last.got());
@@ -101,42 +109,47 @@ TEST_CASE(
 TEST_CASE("a blocking scope outside any port, or nested, changes nothing") {
   Port port(1);
   {
+    INFO("step 1: a scope on a thread that never called get()");
     BlockingScope outside;  // this thread never called get(): nothing to count
   }
-  CHECK(port.counters().running == 0);
+  CHECK_MESSAGE(port.counters().running == 0, "a scope outside any port must not touch the count");
   port.post(1);
   REQUIRE(port.get(0ms).got());
   CHECK(port.counters().running == 1);
   {
     BlockingScope outer;
-    CHECK(port.counters().running == 0);
+    CHECK_MESSAGE(port.counters().running == 0, "step 2: the outer scope stops counting the thread");
     {
       BlockingScope inner;
-      CHECK(port.counters().running == 0);
+      CHECK_MESSAGE(port.counters().running == 0, "step 3: a nested scope must not count it twice");
     }
-    CHECK(port.counters().running == 0);
+    CHECK_MESSAGE(port.counters().running == 0,
+                  "step 4: leaving the inner scope keeps the outer one in force");
   }
-  CHECK(port.counters().running == 1);
+  CHECK_MESSAGE(port.counters().running == 1, "step 5: leaving the outer scope counts the thread again");
 }
 
 TEST_CASE("a timed-out get() leaves the thread running, and a thread that exits stops counting") {
   Port port(2);
   std::thread t([&] {
+    INFO("step 1: on the thread, a get() that times out");
     CHECK(port.get(10ms).status == Wait::timeout);
-    CHECK(port.counters().running == 1);
+    CHECK_MESSAGE(port.counters().running == 1, "a thread that timed out runs again, so it counts");
     CHECK(port.is_associated());
   });
   t.join();
-  CHECK(port.counters().running == 0);
+  CHECK_MESSAGE(port.counters().running == 0, "step 2: the thread exited: it no longer counts");
   CHECK_FALSE(port.is_associated());
 }
 
 TEST_CASE("a get() on a second port moves the association and the running count") {
   Port a(1), b(1);
+  INFO("step 1: a packet taken from port a: this thread runs for a");
   a.post(1);
   REQUIRE(a.get(0ms).got());
   CHECK(a.is_associated());
   CHECK(a.counters().running == 1);
+  INFO("step 2: a get() on port b (it only looks): the thread now belongs to b, and a no longer counts it");
   CHECK(b.get(0ms).status == Wait::timeout);
   CHECK(b.is_associated());
   CHECK_FALSE(a.is_associated());
@@ -147,8 +160,9 @@ TEST_CASE("a get() on a second port moves the association and the running count"
 TEST_CASE("close drops queued packets, refuses posts and is idempotent") {
   Port port(1);
   for (int k = 0; k < 5; ++k) REQUIRE(port.post(static_cast<std::uint64_t>(k)));
-  CHECK(port.close() == 5);
-  CHECK(port.close() == 0);
+  CHECK_MESSAGE(port.close() == 5, "step 1: the first close drops the 5 queued packets and says so");
+  CHECK_MESSAGE(port.close() == 0, "step 2: a second close is a no-op");
+  INFO("step 3: after close, posts fail and get() answers closed at once");
   CHECK(port.closed());
   CHECK_FALSE(port.post(6));
   CHECK(port.get(0ms).status == Wait::closed);

@@ -29,13 +29,13 @@ int main(int argc, char** argv) {
     auto first_read = static_cast<std::size_t>(cli.get_int("first-read", 1, 4096));
 
     Narrator n;
-    n.title("epoll_basics: the five steps, readiness-based");
+    n.title("epoll_basics: the five steps of an event queue in syscalls 1-6, then level-triggering in 7-10");
 
     // [snippet basics-steps]
     // Step 1: create the event queue.
     Poll poll;
     n.step("epoll_create1(EPOLL_CLOEXEC) -> fd {}", poll.fd());
-    n.aside("the queue exists; nothing is watched yet");
+    n.aside("step 1 of 5: the queue exists; nothing is watched yet");
 
     // Step 2: a socket, and a buffer that stays ours: epoll never sees it.
     TcpPair pair = tcp_pair();
@@ -43,12 +43,13 @@ int main(int argc, char** argv) {
     std::array<std::byte, 4096> buffer{};
     n.step("socket/connect/accept4 on 127.0.0.1 -> our end is fd {}, the peer's is fd {}", pair.server.get(),
            pair.client.get());
-    n.aside("a 4096-byte buffer on our stack; unlike IOCP we do not lend it to the kernel");
+    n.aside("step 2 of 5: a 4096-byte buffer on our stack; unlike IOCP we do not lend it to the kernel");
 
     // Step 3: register interest in reads. No buffer goes with it, only a token.
     const Token token = 7;
     poll.registry().add(pair.server.get(), token, EPOLLIN);
     n.step("epoll_ctl(EPOLL_CTL_ADD, fd {}, EPOLLIN, token {})", pair.server.get(), token);
+    n.aside("step 3 of 5: interest registered, with a token and no buffer");
 
     // Step 4: wait. Another thread plays the peer and sends a little later.
     std::jthread peer([&] {
@@ -60,9 +61,11 @@ int main(int argc, char** argv) {
     std::size_t ready = 0;
     while (ready == 0) ready = poll.wait(events, 5000ms);  // 0 only on EINTR or a lost peer
     n.step("epoll_wait -> {} event: token {}, {}", ready, events[0].token, describe(events[0].flags));
+    n.aside("step 4 of 5: the wait (two lines: as it blocks, as it returns) says \"ready\"");
 
     // Step 5: the event says "ready", not "done". The buffer is still empty; we read ourselves.
-    n.aside("buffer holds {} bytes so far: readiness is not completion", 0);
+    n.aside("step 5 of 5: the buffer holds {} bytes so far: readiness is not completion, we read ourselves",
+            0);
     IoResult r = read_some(pair.server.get(), std::span(buffer).first(first_read));
     n.step("recv(fd {}, {} bytes) -> {} bytes: \"{}\"", pair.server.get(), first_read, r.bytes,
            std::string_view(reinterpret_cast<const char*>(buffer.data()), r.bytes));

@@ -146,16 +146,19 @@ struct Targets {
   }
 };
 
-// Runs `run` `runs` times and keeps the best by `better`; nullopt if a run did not finish.
-template <typename Sample, typename Run, typename Better>
-std::optional<Sample> best_of(int runs, Run run, Better better) {
-  std::optional<Sample> best;
+// Runs `run` `runs` times and keeps the median run by `less` (the middle one of the sorted runs):
+// on a shared machine one lucky or unlucky run says little, and a ratio of two medians is steadier
+// than a ratio of two best runs. nullopt if a run did not finish.
+template <typename Sample, typename Run, typename Less>
+std::optional<Sample> median_of(int runs, Run run, Less less) {
+  std::vector<Sample> all;
   for (int r = 0; r < runs; ++r) {
     Sample s;
     if (!run(s)) return std::nullopt;
-    if (!best || better(s, *best)) best = s;
+    all.push_back(s);
   }
-  return best;
+  std::sort(all.begin(), all.end(), less);
+  return all[all.size() / 2];
 }
 
 struct Csv {
@@ -174,16 +177,16 @@ struct Csv {
 }
 
 void run_saturated(const std::vector<Peer>& peers, const Settings& o, Targets& targets, Csv& csv) {
-  fmt::print("\n== saturated: {} packets, 1 producer, {} consumers, port concurrency {}, best of {}\n",
+  fmt::print("\n== saturated: {} packets, 1 producer, {} consumers, port concurrency {}, median of {}\n",
              o.packets, o.threads, o.concurrency, o.runs);
   fmt::print("{:<11} {:>12} {:>15} {:>17} {:>10}\n", "queue", "Mpackets/s", "vol. cs/packet",
              "invol. cs/packet", "port is x");
   std::vector<std::pair<std::string, SaturatedSample>> rows;
   for (const Peer& p : peers) {
     if (!p.saturated) continue;
-    auto best = best_of<SaturatedSample>(
+    auto best = median_of<SaturatedSample>(
         o.runs, [&](SaturatedSample& s) { return p.saturated(s, o); },
-        [](const SaturatedSample& a, const SaturatedSample& b) { return a.mpps > b.mpps; });
+        [](const SaturatedSample& a, const SaturatedSample& b) { return a.mpps < b.mpps; });
     if (!best) gave_up("saturated", p.name, o.limit);
     rows.emplace_back(p.name, *best);
   }
@@ -207,14 +210,14 @@ void run_saturated(const std::vector<Peer>& peers, const Settings& o, Targets& t
 }
 
 void run_pingpong(const std::vector<Peer>& peers, const Settings& o, Targets& targets, Csv& csv) {
-  fmt::print("\n== pingpong: {} round trips between two threads, one value in flight, best of {}\n", o.rounds,
-             o.runs);
+  fmt::print("\n== pingpong: {} round trips between two threads, one value in flight, median of {}\n",
+             o.rounds, o.runs);
   fmt::print("{:<11} {:>14} {:>9} {:>9} {:>10} {:>13} {:>10}\n", "queue", "round trips/s", "p50 us", "p99 us",
              "p99.9 us", "vol. cs/trip", "port is x");
   std::vector<std::pair<std::string, PingPongSample>> rows;
   for (const Peer& p : peers) {
     if (!p.pingpong) continue;
-    auto best = best_of<PingPongSample>(
+    auto best = median_of<PingPongSample>(
         o.runs, [&](PingPongSample& s) { return p.pingpong(s, o); },
         [](const PingPongSample& a, const PingPongSample& b) {
           return a.round_trips_per_s > b.round_trips_per_s;
@@ -244,14 +247,14 @@ void run_pingpong(const std::vector<Peer>& peers, const Settings& o, Targets& ta
 
 void run_burst(const std::vector<Peer>& peers, const Settings& o, Targets& targets, Csv& csv) {
   fmt::print(
-      "\n== burst: {} bursts of 1-64 packets, {} us apart, {} consumers; then {} ms idle, best p50 of {}\n",
+      "\n== burst: {} bursts of 1-64 packets, {} us apart, {} consumers; then {} ms idle, median of {}\n",
       o.bursts, o.gap.count(), o.threads, o.idle.count(), o.runs);
   fmt::print("{:<11} {:>9} {:>14} {:>14} {:>15} {:>24}\n", "queue", "packets", "post-get p50", "post-get p99",
              "post-get p99.9", "idle CPU, worst thread");
   std::vector<std::pair<std::string, BurstSample>> rows;
   for (const Peer& p : peers) {
     if (!p.burst) continue;
-    auto best = best_of<BurstSample>(
+    auto best = median_of<BurstSample>(
         o.runs, [&](BurstSample& s) { return p.burst(s, o); },
         [](const BurstSample& a, const BurstSample& b) {
           return a.post_to_get.p50_us < b.post_to_get.p50_us;
@@ -278,19 +281,19 @@ void run_burst(const std::vector<Peer>& peers, const Settings& o, Targets& targe
 
 // The spin/park trade-off, measured: the same two light loads for a range of spin limits.
 void run_spin_curve(const Settings& o, Csv& csv) {
-  fmt::print("\n== spin-curve: the port alone; pingpong {} round trips, burst {} bursts; best of {}\n",
+  fmt::print("\n== spin-curve: the port alone; pingpong {} round trips, burst {} bursts; median of {}\n",
              o.rounds, o.bursts, o.runs);
   fmt::print("{:>11} {:>14} {:>13} {:>18} {:>22}\n", "spin limit", "round trips/s", "pingpong p99",
              "burst p50", "idle CPU, worst thread");
   const std::chrono::nanoseconds saved = evq::port::spin_limit();
   for (auto limit : {0ns, 500ns, 1000ns, 2000ns, 4000ns, 8000ns, 16000ns, 32000ns}) {
     evq::port::set_spin_limit(limit);
-    auto pp = best_of<PingPongSample>(
+    auto pp = median_of<PingPongSample>(
         o.runs, [&](PingPongSample& s) { return pingpong<PortQueue>(s, o.rounds, o.limit); },
         [](const PingPongSample& a, const PingPongSample& b) {
           return a.round_trips_per_s > b.round_trips_per_s;
         });
-    auto bu = best_of<BurstSample>(
+    auto bu = median_of<BurstSample>(
         o.runs,
         [&](BurstSample& s) {
           return burst<PortQueue>(s, o.bursts, o.gap, o.threads, o.concurrency, o.idle, o.limit);
@@ -332,15 +335,17 @@ int main(int argc, char** argv) {
                "saturated, ping-ponging and in bursts: throughput, latency percentiles, context switches.");
   cli.option("mode", "saturated, pingpong, burst, spin-curve, or all (the first three)", "all");
   cli.option("queues", "which queues to run, comma-separated (one alone is handy under perf)", names);
-  cli.option("packets", "saturated: packets per run", "1000000");
+  cli.option("packets", "saturated: packets per run", "4000000");
   cli.option("rounds", "pingpong: round trips per run", "50000");
   cli.option("bursts", "burst: bursts per run", "300");
   cli.option("gap-us", "burst: idle microseconds before each burst", "1000");
   cli.option("idle-ms", "burst: the idle stretch whose CPU is measured", "2000");
   cli.option("threads", "consumer threads (default: 2 x CPUs, the rule of thumb)", std::to_string(2 * cpus));
   cli.option("concurrency", "the port's concurrency value (0: CPUs)", "0");
-  cli.option("spin-us", "the port's spin limit in microseconds (evq::port::set_spin_limit)", "8");
-  cli.option("runs", "runs per queue and mode; the table shows the best", "3");
+  cli.option(
+      "spin-us", "the cap on the port's spin in microseconds (evq::port::set_spin_limit)",
+      std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(evq::port::spin_limit()).count()));
+  cli.option("runs", "runs per queue and mode; the table shows the median run", "3");
   cli.option("limit", "seconds a single run may take before the benchmark gives up", "60");
   cli.option("csv", "where to write the CSV", "bench_port.csv");
   cli.epilog(

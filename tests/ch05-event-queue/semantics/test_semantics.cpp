@@ -137,10 +137,12 @@ TEST_CASE_TEMPLATE(
     second = port.get(0ms);  // comes back: must not block
     runner_step = 2;
   });
+  INFO("step 1: the runner takes packet 1 and keeps running (the cap of 1 is reached)");
   wait_parked(port, 1, started);
   port.post(1);
   REQUIRE(wait_until([&] { return runner_step.load() == 1; }));
 
+  INFO("step 2: two more threads park, then packet 2 is posted while the runner still runs");
   Log log;
   std::vector<std::thread> waiters;
   for (int i = 0; i < 2; ++i) {
@@ -166,6 +168,7 @@ TEST_CASE_TEMPLATE(
     REQUIRE(wait_until([&] { return runner_step.load() == 2; }));
     CHECK(second.status == Wait::timeout);
   }
+  INFO("step 3: the runner exits, so the waiters may run: two more packets reach them");
   runner.join();  // a thread that exits no longer counts as running: the waiters may go
   port.post(98);
   port.post(99);
@@ -182,6 +185,7 @@ TEST_CASE_TEMPLATE("a thread that comes back to get() finds a queued packet with
   port.post(1);
   Got first = port.get(kDeadline);
   REQUIRE(first.status == Wait::packet);
+  INFO("this thread runs (it took packet 1, cap 1); packets 2 and 3 are posted, and it comes back");
   port.post(2);
   port.post(3);
   // A zero timeout only looks: these can succeed only if the packets are there for this thread.
@@ -250,10 +254,12 @@ TEST_CASE_TEMPLATE("a get() on another port moves the thread's association, free
     wait_until([&] { return move.load(); });
     on_b = b.get(kDeadline);  // now associated with b: a has no running thread
   });
+  INFO("step 1: the mover takes packet 1 from port a and runs there (a's cap of 1 is reached)");
   wait_parked(a, 1, started_a);
   a.post(1);
   REQUIRE(wait_until([&] { return step.load() == 1; }));
 
+  INFO("step 2: a waiter parks on a and packet 2 is posted; then the mover calls get() on port b");
   Log log;
   std::thread waiter([&] {
     ++started_a;
@@ -271,6 +277,7 @@ TEST_CASE_TEMPLATE("a get() on another port moves the thread's association, free
     CHECK(wait_until([&] { return log.size() == 1; }));
     move = true;
   }
+  INFO("step 3: packet 7 on b reaches the mover; the waiter on a had packet 2");
   b.post(7);
   mover.join();
   waiter.join();
@@ -290,12 +297,14 @@ TEST_CASE_TEMPLATE("get_many (the Ex form) returns as soon as one packet is ther
     ++started;
     first = port.get_many(16, kDeadline, first_status);  // room for 16, deadline of seconds
   });
+  INFO("step 1: one thread parks in get_many with room for 16; a single packet is posted");
   wait_parked(port, 1, started);
   port.post(5);
   t.join();  // returns with the one packet: it does not wait to fill 16 or for the deadline
   CHECK(first_status == Wait::packet);
   CHECK(first == std::vector<std::uint64_t>{5});
 
+  INFO("step 2: five packets queued, then one get_many takes them all, oldest first; then it only looks");
   for (std::uint64_t k = 1; k <= 5; ++k) port.post(k);
   Wait status = Wait::closed;
   CHECK(port.get_many(16, kDeadline, status) == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
@@ -310,8 +319,9 @@ TEST_CASE_TEMPLATE("a timed-out get() is told apart from a failed I/O packet", P
   say_host<P>();
   P port(1);
   Got timed_out = port.get(20ms);
-  CHECK(timed_out.status == Wait::timeout);
+  CHECK_MESSAGE(timed_out.status == Wait::timeout, "step 1: nothing queued, so a 20 ms get() times out");
 
+  INFO("step 2: a failed I/O packet, then a good one");
   port.post_failed_io(9);
   Got failed = port.get(kDeadline);
   CHECK_MESSAGE(failed.status == Wait::packet, "a failed I/O is still a packet");
