@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/core.h>
+#include <algorithm>
 #include <vector>
 
 #include "evq/common/error.hpp"
@@ -18,7 +19,15 @@ struct Client {
   UniqueFd fd;
   std::string message;   // what it sent
   std::string received;  // the echo so far
+  std::chrono::steady_clock::time_point sent;
 };
+
+double percentile_us(std::vector<std::int64_t>& ns, double q) {
+  if (ns.empty()) return 0;
+  auto i = static_cast<std::size_t>(q * static_cast<double>(ns.size() - 1));
+  std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(i), ns.end());
+  return static_cast<double>(ns[i]) / 1000.0;
+}
 
 }  // namespace
 
@@ -45,7 +54,12 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
     clients[i].received.reserve(message_size);
     poll.registry().add(clients[i].fd.get(), i, EPOLLIN);
   }
-  for (Client& c : clients) evq::write_all(c.fd.get(), c.message);  // small: never blocks
+  for (Client& c : clients) {
+    c.sent = Clock::now();
+    evq::write_all(c.fd.get(), c.message);  // small: never blocks
+  }
+  std::vector<std::int64_t> latencies;
+  latencies.reserve(1 << 20);
 
   auto start = Clock::now();
   auto measure_from = start + std::chrono::duration_cast<Clock::duration>(warmup);
@@ -85,6 +99,10 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
       }
       c.received.clear();
       ++trips;
+      const auto echoed = Clock::now();
+      if (measuring)
+        latencies.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(echoed - c.sent).count());
+      c.sent = echoed;
       evq::write_all(c.fd.get(), c.message);
     }
     if (!result.error.empty()) break;
@@ -93,6 +111,9 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
   result.server_cpu_seconds =
       measuring && cpu_at_start >= 0 && cpu_at_end >= 0 ? cpu_at_end - cpu_at_start : -1;
   result.round_trips = trips;
+  result.p50_us = percentile_us(latencies, 0.50);
+  result.p99_us = percentile_us(latencies, 0.99);
+  result.p999_us = percentile_us(latencies, 0.999);
   result.seconds = std::chrono::duration<double>(Clock::now() - (measuring ? measure_from : start)).count();
   return result;
 }
