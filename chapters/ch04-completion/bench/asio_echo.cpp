@@ -17,10 +17,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void read() {
-    socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](std::error_code error,
-                                                                                std::size_t n) {
-      if (!error) self->write(n);
-    });
+    socket_.async_read_some(asio::buffer(buffer_),
+                            [self = shared_from_this()](std::error_code error, std::size_t n) {
+                              if (!error) self->write(n);
+                            });
   }
   void write(std::size_t n) {
     asio::async_write(socket_, asio::buffer(buffer_.data(), n),
@@ -57,8 +57,12 @@ AsioEchoServer::AsioEchoServer(UniqueFd listener) : impl_(std::make_unique<Impl>
 
 AsioEchoServer::~AsioEchoServer() = default;
 
-void AsioEchoServer::run() { impl_->context.run(); }
+void AsioEchoServer::run() {
+  impl_->context.run();
+}
 
-void AsioEchoServer::stop() { impl_->context.stop(); }
+void AsioEchoServer::stop() {
+  impl_->context.stop();
+}
 
 }  // namespace evq::completion::bench
