@@ -143,6 +143,7 @@ TEST_CASE("the echo server survives peers that reset, half-close or vanish, and 
     peer::reset_on_close(sock.get());
   }
   {
+    INFO("step 2, after 20 resetting peers: a peer that sends 3 bytes and half-closes");
     peer::OwnedSocket half = loopback::connect(port);
     loopback::send_all(half.get(), "bye");
     peer::half_close(half.get());  // half-close: the echo still comes back, then end of stream
@@ -150,6 +151,7 @@ TEST_CASE("the echo server survives peers that reset, half-close or vanish, and 
     CHECK(loopback::recv_exact(half.get(), 1).empty());
   }
   {
+    INFO("step 3: a well-behaved peer must still be served");
     peer::OwnedSocket fine = loopback::connect(port);
     loopback::send_all(fine.get(), "still here?");
     CHECK(loopback::recv_exact(fine.get(), 11) == "still here?");

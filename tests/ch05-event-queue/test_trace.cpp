@@ -33,12 +33,16 @@ TEST_CASE("a trace shows LIFO release: the last thread to park gets the first pa
   }
   for (auto& t : threads) t.join();
 
+  INFO("three threads parked one after another (trace ids ", ids[0], ", ", ids[1], ", ", ids[2],
+       "), then packets 1, 2, 3 were posted one at a time");
   auto parked = trace.of_kind(Trace::Kind::parked);
   auto got = trace.of_kind(Trace::Kind::got);
   REQUIRE(parked.size() == 3);
   REQUIRE(got.size() == 3);
   for (int i = 0; i < 3; ++i)
-    CHECK(parked[static_cast<std::size_t>(i)].first == ids[static_cast<std::size_t>(i)]);
+    CHECK_MESSAGE(parked[static_cast<std::size_t>(i)].first == ids[static_cast<std::size_t>(i)],
+                  "the trace must record the parks in the order they happened");
+  INFO("LIFO: packet 1 to the last thread to park, packet 3 to the first");
   CHECK(got[0] == std::pair<int, std::uint64_t>{ids[2], 1});  // last parked, oldest packet
   CHECK(got[1] == std::pair<int, std::uint64_t>{ids[1], 2});
   CHECK(got[2] == std::pair<int, std::uint64_t>{ids[0], 3});

