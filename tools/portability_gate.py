@@ -26,11 +26,16 @@ PRELUDE = ROOT / "tools" / "portability" / "poison.hpp"
 LINUX_ONLY = (
     "chapters/ch02-epoll/", "tests/ch02-epoll/", "tests/labs/ch02-epoll/", "solutions/ch02-epoll/",
     "exercises/ch02-epoll/", "chapters/ch03-kqueue/emulation/src/", "chapters/ch04-completion/src/epoll_queue.cpp",
-    "chapters/ch04-completion/src/uring_queue.cpp", "chapters/ch04-completion/demos/two_ways.cpp",
+    "chapters/ch04-completion/src/uring_queue.cpp", "chapters/ch04-completion/src/uring_multishot_echo.cpp",
+    "chapters/ch04-completion/demos/multishot_echo.cpp", "chapters/ch04-completion/demos/two_ways.cpp",
     "chapters/ch04-completion/bench/", "tests/hostile/", "chapters/ch05-event-queue/bench/",
 )
 LINUX_DEFINES = ("-DEVQ_COMPLETION_HAVE_EPOLL", "-DEVQ_COMPLETION_HAVE_URING", "-DFMT_SHARED")
+# EVQ_PORTABILITY_GATE: a header with a Linux-only branch beside a portable one (ch05's address wait,
+# src/wait_on_address.hpp) compiles the branch macOS and FreeBSD take; __linux__ itself must stay, or
+# libc++ on glibc finds no thread API.
 FLAGS = ["-std=c++20", "-stdlib=libc++", "-fsyntax-only", "-U_GNU_SOURCE", "-D_POSIX_C_SOURCE=200809L",
+         "-DEVQ_PORTABILITY_GATE",
          "-D_XOPEN_SOURCE=700",
          "-Wall", "-Wextra", "-include", str(PRELUDE)]
 

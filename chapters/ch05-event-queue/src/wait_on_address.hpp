@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdint>
 
-#if defined(__linux__)
+// (The portability gate, tools/portability_gate.py, compiles on Linux what macOS and FreeBSD compile,
+// so it asks for their branch with EVQ_PORTABILITY_GATE.)
+#if defined(__linux__) && !defined(EVQ_PORTABILITY_GATE)
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,7 +42,7 @@ using WaitClock = std::chrono::steady_clock;
 inline bool wait_on_address(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                             WaitClock::time_point deadline) {
   static_assert(sizeof(word) == sizeof(std::uint32_t), "the kernel waits on a plain 32-bit word");
-#if defined(__linux__)
+#if defined(__linux__) && !defined(EVQ_PORTABILITY_GATE)
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, which is what steady_clock
   // reads on Linux: no drift from recomputing a relative timeout after a spurious wake.
   timespec at{};
@@ -73,7 +75,7 @@ inline bool wait_on_address(std::atomic<std::uint32_t>& word, std::uint32_t expe
 
 // Wakes one thread sleeping in wait_on_address(word, ...), if there is one.
 inline void wake_one_waiter(std::atomic<std::uint32_t>& word) {
-#if defined(__linux__)
+#if defined(__linux__) && !defined(EVQ_PORTABILITY_GATE)
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 #else
   ::WakeByAddressSingle(reinterpret_cast<PVOID>(&word));
