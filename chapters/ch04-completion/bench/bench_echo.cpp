@@ -27,6 +27,9 @@
 #include "evq/completion/echo_server.hpp"
 #include "evq/epoll/echo_server.hpp"
 #include "load.hpp"
+#if EVQ_COMPLETION_HAVE_URING
+#include "evq/completion/uring_multishot_echo.hpp"
+#endif
 #if EVQ_BENCH_HAVE_ASIO
 #include "asio_echo.hpp"
 #endif
@@ -54,10 +57,19 @@ bench::LoadResult run_server(const std::string& server, const Settings& s) {
 #if EVQ_BENCH_HAVE_ASIO
   std::unique_ptr<bench::AsioEchoServer> asio;
 #endif
+#if EVQ_COMPLETION_HAVE_URING
+  std::unique_ptr<UringMultishotEcho> multishot;
+#endif
   if (server == "raw epoll") {  // ch02's edge-triggered server: the baseline
     raw = std::make_unique<evq::epoll::EchoServer>(std::move(listener));
     thread = std::thread([&] { raw->run(); });
     stop = [&] { raw->stop(); };
+#if EVQ_COMPLETION_HAVE_URING
+  } else if (server == "io_uring-multishot") {  // the kernel lends the buffers: uring_multishot_echo.hpp
+    multishot = std::make_unique<UringMultishotEcho>(listener.get());
+    thread = std::thread([&] { multishot->run(); });
+    stop = [&] { multishot->stop(); };
+#endif
 #if EVQ_BENCH_HAVE_ASIO
   } else if (server == "asio") {  // the peer a reader would pick instead
     asio = std::make_unique<bench::AsioEchoServer>(std::move(listener));
@@ -95,6 +107,7 @@ std::optional<double> target_ratio(const std::string& server, int connections) {
   if (server == "epoll" && connections == 64) return 0.90;
   if (server == "epoll" && connections >= 1000) return 0.95;
   if (server == "io_uring" && connections == 64) return 1.00;
+  if (server == "io_uring-multishot" && connections >= 1000) return 1.30;
   return std::nullopt;
 }
 
@@ -109,7 +122,8 @@ int main(int argc, char** argv) {
   cli.option("rounds", "rounds; each runs every server once", "3");
   cli.option("connections", "client connections in ping-pong, comma-separated counts", "1,64,1000");
   cli.option("size", "message size in bytes", "64");
-  cli.option("servers", "comma-separated: raw-epoll,epoll,kqueue,io_uring,asio, or all", "all");
+  cli.option("servers", "comma-separated: raw-epoll,epoll,kqueue,io_uring,io_uring-multishot,asio, or all",
+             "all");
   cli.option("csv", "write one row per server, connection count and round (plus medians)", "bench_echo.csv");
   cli.epilog(
       "Build it with the release preset for real numbers: tools/lab bench ch04.\n"
@@ -158,9 +172,11 @@ int main(int argc, char** argv) {
         std::string name = list.substr(start, comma - start);
         if (name == "asio" && !have_asio)
           cli.fail("--servers: asio is not in this build (apt-get install libasio-dev)");
-        if (name != "raw-epoll" && name != "asio" && why_not_usable(name).rfind("unknown", 0) == 0)
+        if (name != "raw-epoll" && name != "asio" && name != "io_uring-multishot" &&
+            why_not_usable(name).rfind("unknown", 0) == 0)
           cli.fail(fmt::format(
-              "--servers: unknown server '{}' (raw-epoll, epoll, kqueue, io_uring, asio, or all)", name));
+              "--servers: unknown server '{}' (raw-epoll, epoll, kqueue, io_uring, io_uring-multishot, asio, or all)",
+              name));
         start = comma + 1;
       }
     }
@@ -174,6 +190,16 @@ int main(int argc, char** argv) {
       else
         fmt::print("(backend {} not measured: {})\n", b.name, b.why_not);
     }
+#if EVQ_COMPLETION_HAVE_URING
+    if (all || wanted.find(",io_uring-multishot,") != std::string::npos) {
+      if (std::string why = UringMultishotEcho::unavailable_reason(); why.empty())
+        servers.push_back("io_uring-multishot");
+      else if (!all)
+        cli.fail("io_uring-multishot cannot run here: " + why);
+      else
+        fmt::print("(io_uring-multishot not measured: {})\n", why);
+    }
+#endif
     if (have_asio && (all || wanted.find(",asio,") != std::string::npos)) servers.push_back("asio");
     if (all && !have_asio)
       fmt::print("(asio not measured: this build has no asio headers; apt-get install libasio-dev)\n");
@@ -220,7 +246,7 @@ int main(int argc, char** argv) {
           x.p999.push_back(r.p999_us);
           if (cpu_us > 0) x.cpu.push_back(cpu_us);
           fmt::print(
-              "round {} {:<10} {:>12.0f} round trips/s  p50 {:>8.1f} us  p99 {:>8.1f} us  {:>6.2f} server CPU us/rt\n",
+              "round {} {:<18} {:>12.0f} round trips/s  p50 {:>8.1f} us  p99 {:>8.1f} us  {:>6.2f} server CPU us/rt\n",
               round, server, rate, r.p50_us, r.p99_us, cpu_us);
           std::fflush(stdout);
           fmt::print(csv, "{},{},{},{:.0f},{},{:.2f},{:.2f},{:.2f},{}\n", connections, server, round, rate,
@@ -230,15 +256,15 @@ int main(int argc, char** argv) {
       }
       const double base = by.contains("raw epoll") ? median(by["raw epoll"].rate) : 0;
       const double asio_rate = by.contains("asio") ? median(by["asio"].rate) : 0;
-      fmt::print("\n{:<12} {:>13} {:>8} {:>10} {:>10} {:>11} {:>16}\n", "server", "round trips/s", "ratio",
+      fmt::print("\n{:<18} {:>13} {:>8} {:>10} {:>10} {:>11} {:>16}\n", "server", "round trips/s", "ratio",
                  "p50 us", "p99 us", "p99.9 us", "server CPU us/rt");
-      fmt::print("{}\n", std::string(86, '-'));
+      fmt::print("{}\n", std::string(92, '-'));
       for (const std::string& server : servers) {
         if (!by.contains(server)) continue;
         Series& x = by[server];
         double m = median(x.rate);
         double cpu = x.cpu.empty() ? 0 : median(x.cpu);
-        fmt::print("{:<12} {:>13.0f} {:>8} {:>10.1f} {:>10.1f} {:>11.1f} {:>16.2f}\n", server, m,
+        fmt::print("{:<18} {:>13.0f} {:>8} {:>10.1f} {:>10.1f} {:>11.1f} {:>16.2f}\n", server, m,
                    base > 0 ? fmt::format("{:.2f}x", m / base) : "-", median(x.p50), median(x.p99),
                    median(x.p999), cpu);
         fmt::print(csv, "{},{},median,{:.0f},{},{:.2f},{:.2f},{:.2f},{:.3f}\n", connections, server, m,
@@ -246,11 +272,11 @@ int main(int argc, char** argv) {
                    median(x.p999), cpu);
         if (server == "raw epoll" || server == "asio") continue;
         if (auto want = target_ratio(server, connections); want && base > 0)
-          verdicts.push_back(fmt::format("  {:>4} connections: {:<9} >= {:.2f} x raw epoll {:>8.2f} x   {}",
+          verdicts.push_back(fmt::format("  {:>4} connections: {:<18} >= {:.2f} x raw epoll {:>8.2f} x   {}",
                                          connections, server, *want, m / base,
                                          m / base >= *want ? "met" : "NOT met"));
         if (asio_rate > 0 && server != "kqueue" && connections >= 1000)
-          verdicts.push_back(fmt::format("  {:>4} connections: {:<9} >= 1.00 x asio      {:>8.2f} x   {}",
+          verdicts.push_back(fmt::format("  {:>4} connections: {:<18} >= 1.00 x asio      {:>8.2f} x   {}",
                                          connections, server, m / asio_rate,
                                          m >= asio_rate ? "met" : "NOT met"));
       }
