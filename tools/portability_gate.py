@@ -28,6 +28,7 @@ LINUX_ONLY = (
     "exercises/ch02-epoll/", "chapters/ch03-kqueue/emulation/src/", "chapters/ch04-completion/src/epoll_queue.cpp",
     "chapters/ch04-completion/src/uring_queue.cpp", "chapters/ch04-completion/src/uring_multishot_echo.cpp",
     "chapters/ch04-completion/demos/multishot_echo.cpp", "chapters/ch04-completion/demos/two_ways.cpp",
+    "tests/ch04-completion/test_multishot_echo.cpp",
     "chapters/ch04-completion/bench/", "tests/hostile/", "chapters/ch05-event-queue/bench/",
 )
 LINUX_DEFINES = ("-DEVQ_COMPLETION_HAVE_EPOLL", "-DEVQ_COMPLETION_HAVE_URING", "-DFMT_SHARED")
