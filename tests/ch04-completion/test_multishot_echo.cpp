@@ -47,11 +47,12 @@ struct Running {
 
 std::string message(int client, int n, std::size_t size) {
   std::string m(size, static_cast<char>('a' + (client + n) % 26));
-  m.replace(0, std::min<std::size_t>(size, 12), fmt::format("{:04}:{:06}:", client, n).substr(0, std::min<std::size_t>(size, 12)));
+  m.replace(0, std::min<std::size_t>(size, 12),
+            fmt::format("{:04}:{:06}:", client, n).substr(0, std::min<std::size_t>(size, 12)));
   return m;
 }
 
-#define SKIP_UNLESS_MULTISHOT()                                                    \
+#define SKIP_UNLESS_MULTISHOT()                                                   \
   if (std::string why = UringMultishotEcho::unavailable_reason(); !why.empty()) { \
     MESSAGE("multishot io_uring cannot run here: ", why);                         \
     CHECK_FALSE(why.empty());                                                     \
@@ -90,7 +91,8 @@ TEST_CASE("multishot echo: many connections, messages across several buffers, ea
   CHECK_MESSAGE(evq::test::open_fd_count() == fds_before, "the server left descriptors open");
 }
 
-TEST_CASE("multishot echo: a peer that never reads holds at most its cap of the pool, and others are served") {
+TEST_CASE(
+    "multishot echo: a peer that never reads holds at most its cap of the pool, and others are served") {
   SKIP_UNLESS_MULTISHOT();
   UringMultishotEcho::Options options;
   options.buffers = 32;
@@ -124,7 +126,8 @@ TEST_CASE("multishot echo: a peer that never reads holds at most its cap of the 
   } catch (const std::exception& e) {
     failure = e.what();  // the 10 s receive timeout: the pool was all the hog's
   }
-  CHECK_MESSAGE(echoed == 50, "only ", echoed, " of 50 echoes came back while a peer hogged the pool ", failure);
+  CHECK_MESSAGE(echoed == 50, "only ", echoed, " of 50 echoes came back while a peer hogged the pool ",
+                failure);
   done = true;
   loopback::half_close(hog.get());  // wakes the flood's blocked send (EPIPE), on this side only
   flood.join();
@@ -153,7 +156,8 @@ TEST_CASE("multishot echo: receives that found no free buffer resume when one co
       }
     });
   for (auto& t : clients) t.join();
-  CHECK_MESSAGE(wrong.load() == 0, wrong.load(), " echoes were wrong or cut short (a receive never resumed?)");
+  CHECK_MESSAGE(wrong.load() == 0, wrong.load(),
+                " echoes were wrong or cut short (a receive never resumed?)");
   r.stop();
   CHECK(r.server.stats().bytes_echoed == 8u * 20u * 4096u);
 }

@@ -31,7 +31,8 @@ int run_clients(int clients, int messages, bool quiet) {
   say.title("an echo server on io_uring: the kernel lends us its buffers");
   loopback::Listener listener = loopback::listen();
   UringMultishotEcho server(listener.socket.get());
-  say.step("io_uring_queue_init + io_uring_register_buf_ring: 1024 buffers of 4096 bytes, given to the kernel once");
+  say.step(
+      "io_uring_queue_init + io_uring_register_buf_ring: 1024 buffers of 4096 bytes, given to the kernel once");
   say.step("io_uring_prep_multishot_accept(listener {}): one request, one completion per connection",
            loopback::socket_number(listener.socket.get()));
   std::exception_ptr failure;
@@ -69,7 +70,8 @@ int run_clients(int clients, int messages, bool quiet) {
   server.stop();
   loop.join();
   if (failure) std::rethrow_exception(failure);
-  say.step("{} clients x {} messages: {}", clients, messages, ok ? "every echo matched" : "SOME ECHOES WERE WRONG");
+  say.step("{} clients x {} messages: {}", clients, messages,
+           ok ? "every echo matched" : "SOME ECHOES WERE WRONG");
   evq::print_summary(summary_of(server.stats()));
   if (server.stats().accepted != static_cast<std::uint64_t>(clients)) {
     fmt::print("    expected {} accepted connections, the server saw {}\n", clients, server.stats().accepted);

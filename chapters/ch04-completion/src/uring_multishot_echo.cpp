@@ -3,7 +3,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <stdexcept>
 
 #include "evq/common/error.hpp"
+#include "uring_ring.hpp"
 
 namespace evq::completion {
 namespace {
@@ -58,14 +58,7 @@ UringMultishotEcho::UringMultishotEcho(int listener, Options options)
   if (options_.buffer_size == 0 || options_.max_held < 2)
     throw std::invalid_argument("UringMultishotEcho: a buffer needs a size, and max_held must be at least 2");
   // [snippet multishot-setup]
-  // As the lent-buffer backend: one submitter, completion work only when it waits (uring_queue.cpp).
-  int rc = -EINVAL;
-  for (unsigned flags : {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
-                         unsigned{IORING_SETUP_COOP_TASKRUN}, 0u}) {
-    rc = io_uring_queue_init(4096, &ring_, flags);
-    if (rc != -EINVAL) break;
-  }
-  if (rc < 0) throw_errno("io_uring_queue_init", -rc);
+  detail::init_one_submitter_ring(ring_, 4096);  // as the lent-buffer backend: uring_ring.hpp
   // The provided buffers: a ring of buffer ids shared with the kernel (page-aligned memory), and
   // the pool they point into. The kernel takes an id when data arrives; we give it back later.
   buffer_ring_bytes_ = options_.buffers * sizeof(io_uring_buf);
@@ -106,21 +99,11 @@ UringMultishotEcho::~UringMultishotEcho() {
 }
 
 io_uring_sqe* UringMultishotEcho::sqe() {
-  io_uring_sqe* s = io_uring_get_sqe(&ring_);
-  if (!s) {  // full: hand this turn's entries to the kernel now, then take a fresh one
-    enable();
-    io_uring_submit(&ring_);
-    s = io_uring_get_sqe(&ring_);
-    if (!s) throw std::runtime_error("io_uring: no free submission entry after io_uring_submit");
-  }
-  return s;
+  return detail::next_sqe(ring_, enabled_);
 }
 
 void UringMultishotEcho::enable() {
-  if (!(ring_.flags & IORING_SETUP_R_DISABLED) || enabled_) return;
-  if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
-    throw_errno("io_uring_register(IORING_REGISTER_ENABLE_RINGS)");
-  enabled_ = true;
+  detail::enable_ring(ring_, enabled_);
 }
 
 // [snippet multishot-arm]
@@ -232,7 +215,8 @@ void UringMultishotEcho::on_receive(Connection& c, const io_uring_cqe& cqe) {
     c.ended = true;
     ++stats_.errors;  // a reset peer, most likely
   }
-  if (!c.receiving && !c.ended && !c.starved && !stopping_ && (!c.paused || drained_enough(c))) arm_receive(c);
+  if (!c.receiving && !c.ended && !c.starved && !stopping_ && (!c.paused || drained_enough(c)))
+    arm_receive(c);
   close_if_done(c);
 }
 // [/snippet multishot-receive]

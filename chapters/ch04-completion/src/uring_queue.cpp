@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <stdexcept>
 
 #include "evq/common/error.hpp"
+#include "uring_ring.hpp"
 
 namespace evq::completion {
 namespace {
@@ -69,19 +69,7 @@ std::string UringQueue::unavailable_reason() {
 }
 
 UringQueue::UringQueue(unsigned entries) : wakeup_(check(::eventfd(0, EFD_CLOEXEC), "eventfd(EFD_CLOEXEC)")) {
-  // [snippet uring-setup]
-  // One thread submits and reaps (the interface's rule), so tell the kernel: with SINGLE_ISSUER and
-  // DEFER_TASKRUN (Linux 6.1) completion work runs only when we wait, instead of interrupting us.
-  // R_DISABLED lets the thread that first waits, not the one that constructs, become the submitter.
-  // Older kernels refuse the flags (EINVAL): then COOP_TASKRUN (5.19), then none.
-  int rc = -EINVAL;
-  for (unsigned flags : {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
-                         unsigned{IORING_SETUP_COOP_TASKRUN}, 0u}) {
-    rc = io_uring_queue_init(entries, &ring_, flags);
-    if (rc != -EINVAL) break;
-  }
-  if (rc < 0) throw_errno("io_uring_queue_init", -rc);
-  // [/snippet uring-setup]
+  detail::init_one_submitter_ring(ring_, entries);  // SINGLE_ISSUER | DEFER_TASKRUN, or what the kernel has
   arm_wakeup();
 }
 
@@ -110,23 +98,11 @@ UringQueue::~UringQueue() {
 }
 
 void UringQueue::enable() {
-  if (!(ring_.flags & IORING_SETUP_R_DISABLED) || enabled_) return;
-  // io_uring_register(IORING_REGISTER_ENABLE_RINGS); Debian's liburing 2.3 declares
-  // io_uring_enable_rings() but does not export it, so make the call ourselves.
-  if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
-    throw_errno("io_uring_register(IORING_REGISTER_ENABLE_RINGS)");
-  enabled_ = true;  // this thread is now the ring's one submitter
+  detail::enable_ring(ring_, enabled_);
 }
 
 io_uring_sqe* UringQueue::next_sqe() {
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  if (!sqe) {  // the submission ring is full: hand what is there to the kernel and take a fresh slot
-    enable();
-    io_uring_submit(&ring_);
-    sqe = io_uring_get_sqe(&ring_);
-    if (!sqe) throw std::runtime_error("io_uring: no free submission entry after io_uring_submit");
-  }
-  return sqe;
+  return detail::next_sqe(ring_, enabled_);
 }
 
 void UringQueue::arm_wakeup() {

@@ -70,14 +70,14 @@ class UringMultishotEcho {
   };
   struct Connection {
     UniqueFd fd;
-    std::deque<Chunk> out;       // received, not yet echoed, in order
-    unsigned held = 0;           // of those, the pool's buffers (the rest are copies)
-    bool receiving = false;      // a multishot receive is armed
-    bool sending = false;        // a send is in the kernel
-    bool ended = false;          // end of stream, an error, or stop(): no more receives
-    bool paused = false;         // receiving cancelled at the cap, armed again at half
-    bool starved = false;        // the receive ended for want of a free buffer
-    unsigned cancels = 0;        // cancel requests whose completion has not come yet
+    std::deque<Chunk> out;   // received, not yet echoed, in order
+    unsigned held = 0;       // of those, the pool's buffers (the rest are copies)
+    bool receiving = false;  // a multishot receive is armed
+    bool sending = false;    // a send is in the kernel
+    bool ended = false;      // end of stream, an error, or stop(): no more receives
+    bool paused = false;     // receiving cancelled at the cap, armed again at half
+    bool starved = false;    // the receive ended for want of a free buffer
+    unsigned cancels = 0;    // cancel requests whose completion has not come yet
   };
 
   io_uring_sqe* sqe();
