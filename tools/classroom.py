@@ -261,6 +261,8 @@ def run(workflow: Path, expect: str) -> int:
             failed = [r for r in rows if r[3] != "pass"]
             print(f"\nreporter: {len(rows)} runners, {len(rows) - len(failed)} passed; "
                   f"the score sent to GitHub Classroom: Points {total}/{most}")
+            for runner, score, max_score, status in failed:
+                print(f"  not passed: {runner} ({status}, {score}/{max_score} points)")
             continue
         print(f"classroom run: step {n} uses '{uses}', which this runner does not know", file=sys.stderr)
         return 1

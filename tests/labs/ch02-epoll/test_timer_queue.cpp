@@ -54,10 +54,11 @@ TEST_CASE("the fd is a timerfd that epoll reports readable when a timer is due [
 TEST_CASE("timers fire in deadline order, not in the order they were added [2 pts]") {
   Loop loop;
   std::string order;
-  loop.timers.add(60ms, [&] { order += 'c'; });
-  loop.timers.add(20ms, [&] { order += 'a'; });
-  loop.timers.add(40ms, [&] { order += 'b'; });
-  loop.timers.add(40ms, [&] { order += 'B'; });  // same deadline as 'b': added later, fires later
+  // 100 ms apart: only a stall of that long between two add() calls could reorder the deadlines.
+  loop.timers.add(300ms, [&] { order += 'c'; });
+  loop.timers.add(100ms, [&] { order += 'a'; });
+  loop.timers.add(200ms, [&] { order += 'b'; });
+  loop.timers.add(200ms, [&] { order += 'B'; });  // the same delay as 'b': added later, fires later
   CHECK(loop.timers.pending() == 4);
   REQUIRE_MESSAGE(loop.run_until([&] { return order.size() == 4; }), "fired so far: '" << order << "'");
   CHECK(order == "abBc");

@@ -29,9 +29,10 @@ TEST_CASE("a timer arrives as a packet with its key and user value [2 pts]") {
 TEST_CASE("timers fire in deadline order, not in the order they were scheduled [2 pts]") {
   Port port(1);
   TimerPackets timers(port);
-  timers.schedule(120ms, 3);
+  // Deadlines far apart: only a stall of more than 190 ms between these calls could reorder them.
+  timers.schedule(400ms, 3);
   timers.schedule(10ms, 1);
-  timers.schedule(60ms, 2);
+  timers.schedule(200ms, 2);
   CHECK(timers.pending() == 3);
   for (std::uint64_t expected = 1; expected <= 3; ++expected) {
     evq::port::GetResult r = port.get(kDeadline);
@@ -43,8 +44,10 @@ TEST_CASE("timers fire in deadline order, not in the order they were scheduled [
 TEST_CASE("a cancelled timer never fires, and cancel says whether it stopped one [2 pts]") {
   Port port(1);
   TimerPackets timers(port);
-  std::uint64_t doomed = timers.schedule(30ms, 1);
-  std::uint64_t kept = timers.schedule(60ms, 2);
+  // The timers fire on their own thread, so the cancel races the deadline: 250 ms leaves room for
+  // a descheduled test thread on a busy machine; a cancel that does nothing still fires it first.
+  std::uint64_t doomed = timers.schedule(250ms, 1);
+  std::uint64_t kept = timers.schedule(500ms, 2);
   CHECK(timers.cancel(doomed));
   CHECK_FALSE(timers.cancel(doomed));  // already cancelled
   CHECK_FALSE(timers.cancel(987654));  // never existed
