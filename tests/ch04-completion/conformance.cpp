@@ -78,6 +78,55 @@ CONFORMANCE_CASE("a read completes with the bytes in the lent buffer") {
 }
 // [/snippet test-lent-buffer]
 
+// A readiness backend may skip the syscall of a read that follows a short one (the socket is then
+// known drained) and wait for the next edge instead. Each way the next data can come must still
+// complete that read: after the read is issued; before it, with the edge not yet seen; and before
+// it, with the edge already seen by a wait() that had nothing else to do.
+CONFORMANCE_CASE("after a short read, the next read completes however its data arrives") {
+  OPEN_QUEUE_OR_SKIP();
+  Pair pair = tcp_pair();
+  queue.attach(pair.server.get());
+  std::string buffer(64, '.');
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      const std::string message = "round " + std::to_string(round) + " message " + std::to_string(i);
+      if (round == 0) {  // 0: the data comes after the read is issued
+        queue.read(pair.server.get(), bytes_of(buffer), 1);
+        send_all(pair.client.get(), message);
+      } else {
+        send_all(pair.client.get(), message);
+        REQUIRE(readable_within(pair.server.get(), 10000));  // it is in the server's receive buffer
+        Completion none[1];
+        if (round == 2) CHECK(queue.wait(none, 20ms) == 0);  // 2: a wait sees the edge, with no read to drive
+        queue.read(pair.server.get(), bytes_of(buffer), 1);
+      }
+      auto done = reap(queue, 1);
+      INFO("round " << round << " (0: data after the read; 1: before it; 2: before it, edge seen), message "
+                    << i);
+      REQUIRE_MESSAGE(done.size() == 1, "the read never completed: a lost edge");
+      CHECK_MESSAGE(!done[0].error, done[0].error.message());
+      CHECK(buffer.substr(0, done[0].bytes) == message);  // short: 64 bytes asked, fewer came
+    }
+  }
+  // The last bytes and the end of stream arrive together: the short read that takes the bytes is
+  // not followed by any new edge, yet the next read must still see the end of stream.
+  send_all(pair.client.get(), "last");
+  half_close(pair.client.get());
+  REQUIRE(readable_within(pair.server.get(), 10000));
+  Completion none[1];
+  CHECK(queue.wait(none, 20ms) == 0);  // the edge that carried the end of stream is seen here
+  queue.read(pair.server.get(), bytes_of(buffer), 2);
+  auto last = reap(queue, 1);
+  REQUIRE(last.size() == 1);
+  CHECK(buffer.substr(0, last[0].bytes) == "last");
+  queue.read(pair.server.get(), bytes_of(buffer), 3);
+  auto end = reap(queue, 1);
+  REQUIRE_MESSAGE(end.size() == 1, "the end of stream that came with the last bytes was never reported");
+  CHECK(end[0].end_of_stream());
+  CHECK(queue.pending() == 0);
+  queue.detach(pair.server.get());
+}
+
 CONFORMANCE_CASE("end of stream is a read that completes with 0 bytes and no error") {
   OPEN_QUEUE_OR_SKIP();
   Pair pair = tcp_pair();

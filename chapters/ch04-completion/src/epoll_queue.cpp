@@ -40,8 +40,8 @@ void EpollQueue::poll(std::vector<Readiness>& out, std::optional<std::chrono::mi
       continue;
     }
     bool failed = e.error() || e.hangup();
-    out.push_back(
-        {static_cast<int>(e.token), e.readable() || e.read_closed() || failed, e.writable() || failed});
+    out.push_back({static_cast<int>(e.token), e.readable() || e.read_closed() || failed,
+                   e.writable() || failed, 0, e.read_closed() || failed});
   }
 }
 

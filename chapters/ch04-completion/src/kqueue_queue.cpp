@@ -44,7 +44,7 @@ void KqueueQueue::poll(std::vector<Readiness>& out, std::optional<std::chrono::m
     // the emulation read it with SO_ERROR, which also cleared it from the socket.
     bool failed = (e.flags & (EV_EOF | EV_ERROR)) != 0;
     int error = (e.flags & EV_EOF) ? static_cast<int>(e.fflags) : 0;
-    out.push_back({fd, e.filter == EVFILT_READ || failed, e.filter == EVFILT_WRITE || failed, error});
+    out.push_back({fd, e.filter == EVFILT_READ || failed, e.filter == EVFILT_WRITE || failed, error, failed});
   }
 }
 

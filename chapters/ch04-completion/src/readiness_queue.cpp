@@ -69,20 +69,28 @@ void ReadinessQueue::submit(int fd, SocketState& s, std::deque<Pending>& queue, 
   ++pending_;
   // Try the syscall now, unless an earlier operation in the same direction is parked: it must go
   // first (order), and it is parked because the socket said EAGAIN, so we would only hear it again.
-  if (queue.empty() && attempt(fd, op, s.event_error) == Step::completed) return;
+  // A read on a socket known drained goes straight to the queue: the syscall could only say EAGAIN.
+  const bool known_drained = op.op == Op::read && !s.may_have_input;
+  if (queue.empty() && !known_drained && attempt(fd, s, op) == Step::completed) return;
   queue.push_back(std::move(op));  // wait for the next readiness edge of this direction
 }
 // [/snippet try-first]
 
 // [snippet attempt]
-ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_error) {
+ReadinessQueue::Step ReadinessQueue::attempt(int fd, SocketState& s, Pending& op) {
+  const int event_error = s.event_error;
   for (;;) {  // loops only on EINTR, on a connection aborted before accept, and on a partial send
     switch (op.op) {
       case Op::read: {
         ssize_t n = ::recv(fd, op.data, op.size, 0);
         if (n == 0 && event_error) return ready_.finish(op, 0, errno_code(event_error)), Step::completed;
-        if (n >= 0)
-          return ready_.finish(op, static_cast<std::size_t>(n), {}), Step::completed;  // 0: end of stream
+        if (n == 0) return ready_.finish(op, 0, {}), Step::completed;  // end of stream: it stays readable
+        if (n > 0) {
+          // Short: what the kernel held is all taken; the next data brings a new edge.
+          if (static_cast<std::size_t>(n) < op.size && !s.input_ended) s.may_have_input = false;
+          return ready_.finish(op, static_cast<std::size_t>(n), {}), Step::completed;
+        }
+        if (would_block(errno) && !s.input_ended) s.may_have_input = false;
         break;
       }
       case Op::write: {
@@ -144,7 +152,7 @@ ReadinessQueue::Step ReadinessQueue::attempt(int fd, Pending& op, int event_erro
 void ReadinessQueue::drive(int fd, SocketState& s, std::deque<Pending>& queue) {
   // Edge-triggered: keep going until a syscall says EAGAIN (or the queue is empty), or the next edge
   // may never come.
-  while (!queue.empty() && attempt(fd, queue.front(), s.event_error) == Step::completed) queue.pop_front();
+  while (!queue.empty() && attempt(fd, s, queue.front()) == Step::completed) queue.pop_front();
 }
 
 // [snippet cancel]
@@ -178,6 +186,8 @@ std::size_t ReadinessQueue::wait(std::span<Completion> out,
       SocketState* s = sockets_.find(r.fd);
       if (!s) continue;  // detached since the event was queued
       if (r.error && !s->event_error) s->event_error = r.error;
+      if (r.input_ended) s->input_ended = true;
+      if (r.readable) s->may_have_input = true;  // before drive: its reads may find it drained again
       if (r.readable) drive(r.fd, *s, s->input);
       if (r.writable) drive(r.fd, *s, s->output);
     }

@@ -3,6 +3,8 @@
 // How a readiness API is made to look completion-based:
 //   - an operation first tries its syscall at once (recv, send, accept4, connect); most of the time
 //     on a busy server the data is already there and the operation completes on the spot;
+//   - ...unless the last read came back short: then the socket is known drained, and the read is
+//     parked without a syscall (in request/response traffic this saves one recv per message);
 //   - only on EAGAIN is it parked, in one of two queues per socket: the input queue (read, accept)
 //     waits for "readable", the output queue (write, connect) for "writable";
 //   - the socket is registered once, edge-triggered, for both directions; on each edge the backend
@@ -44,6 +46,7 @@ class ReadinessQueue : public CompletionQueue {
     bool readable;
     bool writable;
     int error = 0;
+    bool input_ended = false;  // the peer closed its side, or the socket failed (EPOLLRDHUP, EV_EOF)
   };
 
   // Register `fd` for edge-triggered readability and writability; forget it.
@@ -73,11 +76,18 @@ class ReadinessQueue : public CompletionQueue {
     // cleared it (SO_ERROR, as ch03's emulation does to fill fflags), the retried syscall would
     // report a clean end of stream, or a connect still in progress, instead of the error.
     int event_error = 0;
+    // False once a read came back short or with EAGAIN: the kernel's receive buffer is then known
+    // empty (epoll(7) says a short read on a stream socket means so), and the next read parks at
+    // once instead of making a syscall that could only say EAGAIN. The next readable edge sets it.
+    bool may_have_input = true;
+    // An end of stream or an error is a state, not data: it brings no new edge after the short read
+    // that came before it. Once an event said so, every read tries its syscall.
+    bool input_ended = false;
   };
   enum class Step { completed, would_block };
 
   void submit(int fd, SocketState& s, std::deque<Pending>& queue, Pending op);
-  Step attempt(int fd, Pending& op, int event_error);
+  Step attempt(int fd, SocketState& s, Pending& op);
   void drive(int fd, SocketState& s, std::deque<Pending>& queue);
 
   SocketTable<SocketState> sockets_;
