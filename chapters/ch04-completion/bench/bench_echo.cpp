@@ -8,12 +8,15 @@
 // Each round runs every server once, in turn, so slow drift on a shared machine hits all of them;
 // the table shows each server's median over the rounds and its ratio to raw epoll's median.
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <memory>
@@ -42,6 +45,7 @@ struct Settings {
   int connections;
   std::size_t size;
   double warmup, seconds;
+  bool uring_load;  // drive the load through io_uring (load_uring.cpp) rather than epoll (load.cpp)
 };
 
 // [snippet bench-run]
@@ -49,8 +53,7 @@ struct Settings {
 bench::LoadResult run_server(const std::string& server, const Settings& s) {
   evq::UniqueFd listener = evq::listen_loopback(evq::Family::v4, 1024);
   std::uint16_t port = evq::local_port(listener.get());
-  std::function<void()> stop;
-  std::thread thread;
+  std::function<void()> body, stop;
   std::unique_ptr<evq::epoll::EchoServer> raw;
   std::unique_ptr<CompletionQueue> queue;
   std::unique_ptr<EchoServer> completion;
@@ -62,31 +65,43 @@ bench::LoadResult run_server(const std::string& server, const Settings& s) {
 #endif
   if (server == "raw epoll") {  // ch02's edge-triggered server: the baseline
     raw = std::make_unique<evq::epoll::EchoServer>(std::move(listener));
-    thread = std::thread([&] { raw->run(); });
+    body = [&] { raw->run(); };
     stop = [&] { raw->stop(); };
 #if EVQ_COMPLETION_HAVE_URING
   } else if (server == "io_uring-multishot") {  // the kernel lends the buffers: uring_multishot_echo.hpp
     multishot = std::make_unique<UringMultishotEcho>(listener.get());
-    thread = std::thread([&] { multishot->run(); });
+    body = [&] { multishot->run(); };
     stop = [&] { multishot->stop(); };
 #endif
 #if EVQ_BENCH_HAVE_ASIO
   } else if (server == "asio") {  // the peer a reader would pick instead
     asio = std::make_unique<bench::AsioEchoServer>(std::move(listener));
-    thread = std::thread([&] { asio->run(); });
+    body = [&] { asio->run(); };
     stop = [&] { asio->stop(); };
 #endif
   } else {  // this chapter's one server, on the backend named `server`
     queue = open_queue(server);
     completion = std::make_unique<EchoServer>(*queue, listener.get());
-    thread = std::thread([&] { completion->run(); });
+    body = [&] { completion->run(); };
     stop = [&] { completion->stop(); };
   }
-  clockid_t server_clock{};
-  if (::pthread_getcpuclockid(thread.native_handle(), &server_clock) != 0)
-    server_clock = CLOCK_THREAD_CPUTIME_ID;
-  bench::LoadResult r = bench::run_load(port, s.connections, s.size, std::chrono::duration<double>(s.warmup),
-                                        std::chrono::duration<double>(s.seconds), server_clock);
+  // The server's thread says who it is before it serves: its id is how /proc names its CPU ticks.
+  std::promise<pid_t> started;
+  std::thread thread([&] {
+    started.set_value(static_cast<pid_t>(::syscall(SYS_gettid)));
+    body();
+  });
+  bench::CpuMeter cpu{CLOCK_THREAD_CPUTIME_ID, started.get_future().get()};
+  if (::pthread_getcpuclockid(thread.native_handle(), &cpu.server_clock) != 0) cpu.server_tid = 0;
+  const auto warmup = std::chrono::duration<double>(s.warmup);
+  const auto seconds = std::chrono::duration<double>(s.seconds);
+  bench::LoadResult r;
+#if EVQ_BENCH_HAVE_URING_LOAD
+  if (s.uring_load)
+    r = bench::run_load_uring(port, s.connections, s.size, warmup, seconds, cpu);
+  else
+#endif
+    r = bench::run_load(port, s.connections, s.size, warmup, seconds, cpu);
   stop();
   thread.join();
   return r;
@@ -124,14 +139,31 @@ int main(int argc, char** argv) {
   cli.option("size", "message size in bytes", "64");
   cli.option("servers", "comma-separated: raw-epoll,epoll,kqueue,io_uring,io_uring-multishot,asio, or all",
              "all");
+  cli.option("load", "how the clients are driven: io_uring (cheaper than any server), epoll, or auto",
+             "auto");
   cli.option("csv", "write one row per server, connection count and round (plus medians)", "bench_echo.csv");
   cli.epilog(
       "Build it with the release preset for real numbers: tools/lab bench ch04.\n"
       "Only 127.0.0.1 is used; the load runs on one thread, each server on another.\n"
+      "--load auto drives the clients through io_uring where it runs, else through epoll: a load\n"
+      "that costs as much as the server it measures hides any server cheaper than raw epoll.\n"
       "The asio row needs the asio headers at build time (Debian: libasio-dev).");
   cli.parse(argc, argv);
   return cli.run([&]() -> int {
-    Settings s{0, static_cast<std::size_t>(cli.get_int("size", 1, 60000)), 0, 0};
+    Settings s{0, static_cast<std::size_t>(cli.get_int("size", 1, 60000)), 0, 0, false};
+    const std::string load = cli.get("load");
+    if (load != "auto" && load != "io_uring" && load != "uring" && load != "epoll")
+      cli.fail(fmt::format("--load: '{}' is not io_uring, epoll or auto", load));
+#if EVQ_BENCH_HAVE_URING_LOAD
+    const std::string no_uring_load = bench::uring_load_unavailable();
+#else
+    const std::string no_uring_load = "this build has no liburing";
+#endif
+    if ((load == "io_uring" || load == "uring") && !no_uring_load.empty())
+      cli.fail("--load io_uring cannot run here: " + no_uring_load);
+    s.uring_load = load != "epoll" && no_uring_load.empty();
+    if (load == "auto" && !s.uring_load)
+      fmt::print("(load over epoll: io_uring cannot run here: {})\n", no_uring_load);
     try {
       s.seconds = std::stod(cli.get("seconds"));
       s.warmup = std::stod(cli.get("warmup"));
@@ -213,16 +245,17 @@ int main(int argc, char** argv) {
     if (!csv) cli.fail(fmt::format("cannot write {}", cli.get("csv")));
     fmt::print(csv,
                "connections,server,round,round_trips_per_second,ratio_to_raw_epoll,p50_us,p99_us,p999_us,"
-               "server_cpu_us_per_round_trip\n");
+               "server_cpu_us_per_round_trip,server_kernel_share,load_cpu_us_per_round_trip\n");
 
     bool failed = false;
     std::vector<std::string> verdicts;
     for (int connections : counts) {
       s.connections = connections;
-      fmt::print("\n== {} connection(s), {}-byte messages, {} round(s) of {} s per server (+{} s warm-up)\n",
-                 connections, s.size, rounds, s.seconds, s.warmup);
+      fmt::print(
+          "\n== {} connection(s), {}-byte messages, {} round(s) of {} s per server (+{} s warm-up), load over {}\n",
+          connections, s.size, rounds, s.seconds, s.warmup, s.uring_load ? "io_uring" : "epoll");
       struct Series {
-        std::vector<double> rate, cpu, p50, p99, p999;
+        std::vector<double> rate, cpu, p50, p99, p999, kernel, load;
       };
       std::map<std::string, Series> by;
       for (int round = 1; round <= rounds; ++round) {
@@ -238,6 +271,14 @@ int main(int argc, char** argv) {
           double cpu_us = r.server_cpu_seconds > 0 && r.round_trips > 0
                               ? r.server_cpu_seconds * 1e6 / static_cast<double>(r.round_trips)
                               : 0;
+          // The kernel's share of the server's CPU, and the load's own CPU per round trip: when
+          // the load costs as much as the server, it and not the server sets the pace.
+          double kernel = r.server_system_seconds >= 0 && r.server_cpu_seconds > 0
+                              ? r.server_system_seconds / r.server_cpu_seconds
+                              : -1;
+          double load_us = r.load_cpu_seconds > 0 && r.round_trips > 0
+                               ? r.load_cpu_seconds * 1e6 / static_cast<double>(r.round_trips)
+                               : 0;
           if (server == "raw epoll") base = rate;
           Series& x = by[server];
           x.rate.push_back(rate);
@@ -245,31 +286,39 @@ int main(int argc, char** argv) {
           x.p99.push_back(r.p99_us);
           x.p999.push_back(r.p999_us);
           if (cpu_us > 0) x.cpu.push_back(cpu_us);
+          if (kernel >= 0) x.kernel.push_back(kernel);
+          if (load_us > 0) x.load.push_back(load_us);
           fmt::print(
-              "round {} {:<18} {:>12.0f} round trips/s  p50 {:>8.1f} us  p99 {:>8.1f} us  {:>6.2f} server CPU us/rt\n",
-              round, server, rate, r.p50_us, r.p99_us, cpu_us);
+              "round {} {:<18} {:>9.0f} rt/s  p50 {:>7.1f} us  p99 {:>7.1f} us  server {:>5.2f} us/rt ({} kernel)"
+              "  load {:>5.2f} us/rt\n",
+              round, server, rate, r.p50_us, r.p99_us, cpu_us,
+              kernel >= 0 ? fmt::format("{:.0f}%", 100 * kernel) : "?", load_us);
           std::fflush(stdout);
-          fmt::print(csv, "{},{},{},{:.0f},{},{:.2f},{:.2f},{:.2f},{}\n", connections, server, round, rate,
-                     base > 0 ? fmt::format("{:.3f}", rate / base) : "", r.p50_us, r.p99_us, r.p999_us,
-                     cpu_us > 0 ? fmt::format("{:.3f}", cpu_us) : "");
+          fmt::print(csv, "{},{},{},{:.0f},{},{:.2f},{:.2f},{:.2f},{},{},{}\n", connections, server, round,
+                     rate, base > 0 ? fmt::format("{:.3f}", rate / base) : "", r.p50_us, r.p99_us, r.p999_us,
+                     cpu_us > 0 ? fmt::format("{:.3f}", cpu_us) : "",
+                     kernel >= 0 ? fmt::format("{:.3f}", kernel) : "",
+                     load_us > 0 ? fmt::format("{:.3f}", load_us) : "");
         }
       }
       const double base = by.contains("raw epoll") ? median(by["raw epoll"].rate) : 0;
       const double asio_rate = by.contains("asio") ? median(by["asio"].rate) : 0;
-      fmt::print("\n{:<18} {:>13} {:>8} {:>10} {:>10} {:>11} {:>16}\n", "server", "round trips/s", "ratio",
-                 "p50 us", "p99 us", "p99.9 us", "server CPU us/rt");
-      fmt::print("{}\n", std::string(92, '-'));
+      fmt::print("\n{:<18} {:>13} {:>7} {:>9} {:>9} {:>9} {:>14} {:>7} {:>12}\n", "server", "round trips/s",
+                 "ratio", "p50 us", "p99 us", "p99.9 us", "server us/rt", "kernel", "load us/rt");
+      fmt::print("{}\n", std::string(107, '-'));
       for (const std::string& server : servers) {
         if (!by.contains(server)) continue;
         Series& x = by[server];
         double m = median(x.rate);
         double cpu = x.cpu.empty() ? 0 : median(x.cpu);
-        fmt::print("{:<18} {:>13.0f} {:>8} {:>10.1f} {:>10.1f} {:>11.1f} {:>16.2f}\n", server, m,
+        double kernel = x.kernel.empty() ? -1 : median(x.kernel);
+        double load_us = x.load.empty() ? 0 : median(x.load);
+        fmt::print("{:<18} {:>13.0f} {:>7} {:>9.1f} {:>9.1f} {:>9.1f} {:>14.2f} {:>7} {:>12.2f}\n", server, m,
                    base > 0 ? fmt::format("{:.2f}x", m / base) : "-", median(x.p50), median(x.p99),
-                   median(x.p999), cpu);
-        fmt::print(csv, "{},{},median,{:.0f},{},{:.2f},{:.2f},{:.2f},{:.3f}\n", connections, server, m,
-                   base > 0 ? fmt::format("{:.3f}", m / base) : "", median(x.p50), median(x.p99),
-                   median(x.p999), cpu);
+                   median(x.p999), cpu, kernel >= 0 ? fmt::format("{:.0f}%", 100 * kernel) : "?", load_us);
+        fmt::print(csv, "{},{},median,{:.0f},{},{:.2f},{:.2f},{:.2f},{:.3f},{},{:.3f}\n", connections, server,
+                   m, base > 0 ? fmt::format("{:.3f}", m / base) : "", median(x.p50), median(x.p99),
+                   median(x.p999), cpu, kernel >= 0 ? fmt::format("{:.3f}", kernel) : "", load_us);
         if (server == "raw epoll" || server == "asio") continue;
         if (auto want = target_ratio(server, connections); want && base > 0)
           verdicts.push_back(fmt::format("  {:>4} connections: {:<18} >= {:.2f} x raw epoll {:>8.2f} x   {}",
@@ -290,7 +339,9 @@ int main(int argc, char** argv) {
     fmt::print(
         "\nratio: median round trips/s over raw epoll's in the same run (the figure that matters). Latency:\n"
         "from a client's send to the last byte of its echo, the median over rounds of each round's percentile.\n"
-        "Server CPU: the server thread's CPU time per round trip, steadier than throughput on a shared machine.\n");
+        "Server: the server thread's CPU time per round trip, steadier than throughput on a shared machine;\n"
+        "kernel: the part of it spent in the kernel, which no event API can save (loopback TCP work).\n"
+        "Load: the load thread's CPU per round trip; near the server's, the load may set the pace.\n");
     fmt::print("\nCSV written to {}\n", cli.get("csv"));
     return failed ? 1 : 0;
   });

@@ -11,6 +11,7 @@
 #include "evq/common/error.hpp"
 #include "evq/common/net.hpp"
 #include "evq/epoll/poll.hpp"
+#include "load_stats.hpp"
 
 namespace evq::completion::bench {
 namespace {
@@ -22,26 +23,11 @@ struct Client {
   std::chrono::steady_clock::time_point sent;
 };
 
-double percentile_us(std::vector<std::int64_t>& ns, double q) {
-  if (ns.empty()) return 0;
-  auto i = static_cast<std::size_t>(q * static_cast<double>(ns.size() - 1));
-  std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(i), ns.end());
-  return static_cast<double>(ns[i]) / 1000.0;
-}
-
-}  // namespace
-
-namespace {
-double cpu_seconds(clockid_t clock) {
-  timespec ts{};
-  if (::clock_gettime(clock, &ts) < 0) return -1;
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 }  // namespace
 
 LoadResult run_load(std::uint16_t port, int connections, std::size_t message_size,
                     std::chrono::duration<double> warmup, std::chrono::duration<double> duration,
-                    clockid_t server_clock) {
+                    const CpuMeter& cpu) {
   using Clock = std::chrono::steady_clock;
   LoadResult result;
   evq::epoll::Poll poll;
@@ -58,15 +44,14 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
     c.sent = Clock::now();
     evq::write_all(c.fd.get(), c.message);  // small: never blocks
   }
-  std::vector<std::int64_t> latencies;
-  latencies.reserve(1 << 20);
+  LatencySamples latencies;
 
   auto start = Clock::now();
   auto measure_from = start + std::chrono::duration_cast<Clock::duration>(warmup);
   auto until = measure_from + std::chrono::duration_cast<Clock::duration>(duration);
   std::uint64_t trips = 0;
   bool measuring = false;
-  double cpu_at_start = 0;
+  CpuMeter::Sample cpu_at_start;
   evq::epoll::Events events(256);
   char buffer[64 * 1024];
   for (;;) {
@@ -74,7 +59,7 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
     if (!measuring && now >= measure_from) {
       measuring = true;
       trips = 0;
-      cpu_at_start = cpu_seconds(server_clock);
+      cpu_at_start = cpu.now();
     }
     if (now >= until) break;
     std::size_t n = poll.wait(events, std::chrono::milliseconds(100));
@@ -100,20 +85,18 @@ LoadResult run_load(std::uint16_t port, int connections, std::size_t message_siz
       c.received.clear();
       ++trips;
       const auto echoed = Clock::now();
-      if (measuring)
-        latencies.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(echoed - c.sent).count());
+      if (measuring) latencies.add(echoed - c.sent);
       c.sent = echoed;
       evq::write_all(c.fd.get(), c.message);
     }
     if (!result.error.empty()) break;
   }
-  double cpu_at_end = cpu_seconds(server_clock);
-  result.server_cpu_seconds =
-      measuring && cpu_at_start >= 0 && cpu_at_end >= 0 ? cpu_at_end - cpu_at_start : -1;
+  if (measuring)
+    fill_cpu(result, cpu_at_start, cpu.now());
+  else
+    result.server_cpu_seconds = -1;
   result.round_trips = trips;
-  result.p50_us = percentile_us(latencies, 0.50);
-  result.p99_us = percentile_us(latencies, 0.99);
-  result.p999_us = percentile_us(latencies, 0.999);
+  latencies.fill(result);
   result.seconds = std::chrono::duration<double>(Clock::now() - (measuring ? measure_from : start)).count();
   return result;
 }
