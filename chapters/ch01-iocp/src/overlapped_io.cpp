@@ -2,7 +2,12 @@
 
 #include <fmt/core.h>
 
+#include "started.hpp"
+
 namespace evq::iocp {
+
+using detail::from_bool;
+using detail::from_wsa;
 
 const char* to_string(Started::State state) {
   switch (state) {
@@ -17,23 +22,6 @@ const char* to_string(Started::State state) {
 }
 
 namespace {
-
-// [snippet started-from-wsa]
-// The WinSock convention: 0 = done now, SOCKET_ERROR + WSA_IO_PENDING = started, anything else = failed.
-Started from_wsa(int rc, DWORD bytes) {
-  if (rc == 0) return {Started::completed_now, bytes, {}};
-  int err = ::WSAGetLastError();
-  if (err == WSA_IO_PENDING) return {Started::pending, 0, {}};
-  return {Started::failed, 0, win32_code(static_cast<DWORD>(err))};
-}
-// [/snippet started-from-wsa]
-
-// The same for the BOOL-returning calls (AcceptEx, ConnectEx, ReadFile, WriteFile).
-Started from_bool(BOOL ok, DWORD bytes, DWORD err) {
-  if (ok) return {Started::completed_now, bytes, {}};
-  if (err == ERROR_IO_PENDING) return {Started::pending, 0, {}};
-  return {Started::failed, 0, win32_code(err)};
-}
 
 template <typename Fn>
 Fn load_extension(SOCKET s, GUID guid, const char* name) {
