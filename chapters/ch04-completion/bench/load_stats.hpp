@@ -48,9 +48,8 @@ inline void fill_cpu(LoadResult& r, const CpuMeter::Sample& a, const CpuMeter::S
   r.server_cpu_seconds = diff(a.server, b.server);
   // The ticks are coarse (10 ms), so they give the kernel's share; the CPU clock gives the total.
   const double ticks = diff(a.ticks_total, b.ticks_total), system = diff(a.ticks_system, b.ticks_system);
-  r.server_system_seconds = ticks > 0 && system >= 0 && r.server_cpu_seconds >= 0
-                                ? r.server_cpu_seconds * system / ticks
-                                : -1;
+  r.server_system_seconds =
+      ticks > 0 && system >= 0 && r.server_cpu_seconds >= 0 ? r.server_cpu_seconds * system / ticks : -1;
   r.load_cpu_seconds = diff(a.load, b.load);
 }
 

@@ -138,7 +138,8 @@ LoadResult run_load_uring(std::uint16_t port, int connections, std::size_t messa
         continue;
       }
       if (c.received != c.message) {
-        if (result.error.empty()) result.error = fmt::format("connection {}: the echo differs from what was sent", i);
+        if (result.error.empty())
+          result.error = fmt::format("connection {}: the echo differs from what was sent", i);
         continue;
       }
       c.got = 0;
@@ -151,8 +152,10 @@ LoadResult run_load_uring(std::uint16_t port, int connections, std::size_t messa
     }
     io_uring_cq_advance(&ring, seen);
   }
-  if (measuring) fill_cpu(result, cpu_at_start, cpu.now());
-  else result.server_cpu_seconds = -1;
+  if (measuring)
+    fill_cpu(result, cpu_at_start, cpu.now());
+  else
+    result.server_cpu_seconds = -1;
   result.round_trips = trips;
   latencies.fill(result);
   result.seconds = std::chrono::duration<double>(Clock::now() - (measuring ? measure_from : start)).count();
@@ -164,7 +167,7 @@ LoadResult run_load_uring(std::uint16_t port, int connections, std::size_t messa
     io_uring_cqe* cqe = nullptr;
     io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &wait, nullptr);
     unsigned head = 0, seen = 0;
-    io_uring_for_each_cqe(&ring, head, cqe) ++seen;
+    io_uring_for_each_cqe(&ring, head, cqe)++ seen;
     io_uring_cq_advance(&ring, seen);
     in_flight -= std::min<std::size_t>(in_flight, seen);
   }
