@@ -57,9 +57,8 @@ TEST_CASE("the emulation refuses, with EINVAL and a reason, what it does not emu
 #ifdef EVQ_KQUEUE_EMULATION
   Kqueue kq;
   evq::TcpPair pair = evq::tcp_pair();
-  CHECK(answer(kq, change(id(pair.server.get()), EVFILT_VNODE, EV_ADD)) == EINVAL);
-  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "not emulated"), std::string(kqueue_emulation_why()));
   CHECK(answer(kq, change(1, EVFILT_SIGNAL, EV_ADD)) == EINVAL);
+  CHECK_MESSAGE(std::strstr(kqueue_emulation_why(), "not emulated"), std::string(kqueue_emulation_why()));
   CHECK(answer(kq, change(1, EVFILT_PROC, EV_ADD)) == EINVAL);
 #ifdef EV_FORCEONESHOT  // FreeBSD's flag; macOS has EV_UDATA_SPECIFIC at that bit, not emulated either
   CHECK(answer(kq, change(id(pair.server.get()), EVFILT_READ, EV_ADD | EV_FORCEONESHOT)) == EINVAL);

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <iterator>
+#include <string>
 
 #include "evq/common/error.hpp"
 #include "evq/common/timeout.hpp"
@@ -19,9 +22,14 @@
 namespace evq::kq_emulation {
 namespace {
 
-// What an epoll event's 64-bit data names: a watched descriptor, a timer's timerfd, or the wake-up
-// eventfd. The tag sits in the high half, the descriptor in the low half.
-constexpr std::uint64_t kTagFd = 0, kTagTimer = 1, kTagWake = 2;
+// What an epoll event's 64-bit data names: a watched descriptor, a timer's timerfd, the wake-up
+// eventfd, or a vnode knote's inotify descriptor. The tag sits in the high half, the descriptor in
+// the low half.
+constexpr std::uint64_t kTagFd = 0, kTagTimer = 1, kTagWake = 2, kTagVnode = 3;
+
+// The EVFILT_VNODE notes the emulation can tell apart with inotify.
+constexpr unsigned kVnodeNotes =
+    NOTE_DELETE | NOTE_WRITE | NOTE_EXTEND | NOTE_ATTRIB | NOTE_LINK | NOTE_RENAME;
 std::uint64_t tagged(std::uint64_t tag, int fd) {
   return (tag << 32) | static_cast<std::uint32_t>(fd);
 }
@@ -114,11 +122,18 @@ int KqueueState::apply(const struct kevent& change) {
     return EINVAL;
   }
   if (change.filter != EVFILT_READ && change.filter != EVFILT_WRITE && change.filter != EVFILT_TIMER &&
-      change.filter != EVFILT_USER) {
+      change.filter != EVFILT_USER && change.filter != EVFILT_VNODE) {
     set_why(
-        fmt::format("{} ({}) is not emulated: only EVFILT_READ, EVFILT_WRITE, EVFILT_TIMER "
-                    "and EVFILT_USER are",
+        fmt::format("{} ({}) is not emulated: only EVFILT_READ, EVFILT_WRITE, EVFILT_TIMER, "
+                    "EVFILT_USER and EVFILT_VNODE are",
                     filter_name(change.filter), change.filter));
+    return EINVAL;
+  }
+  if (change.filter == EVFILT_VNODE && (flags & EV_ADD) && (change.fflags & ~kVnodeNotes)) {
+    set_why(
+        fmt::format("EVFILT_VNODE fflags 0x{:x} are not emulated (NOTE_REVOKE has no Linux counterpart; "
+                    "emulated: NOTE_DELETE NOTE_WRITE NOTE_EXTEND NOTE_ATTRIB NOTE_LINK NOTE_RENAME)",
+                    change.fflags & ~kVnodeNotes));
     return EINVAL;
   }
   const bool on_fd = is_fd_filter(change.filter);
@@ -185,9 +200,10 @@ int KqueueState::apply(const struct kevent& change) {
     // Timers always behave as EV_CLEAR, and FreeBSD sets the flag on them to say so.
     fresh->flags = flags & kBehaviour;
     if (change.filter == EVFILT_TIMER) fresh->flags |= EV_CLEAR;
-    int err = change.filter == EVFILT_TIMER ? arm_timer(change, *fresh)
-              : on_fd                       ? add_fd_knote(change, *fresh)
-                                            : 0;
+    int err = change.filter == EVFILT_TIMER   ? arm_timer(change, *fresh)
+              : change.filter == EVFILT_VNODE ? arm_vnode(change, *fresh)
+              : on_fd                         ? add_fd_knote(change, *fresh)
+                                              : 0;
     if (err) return err;
     kn = fresh.get();
     knotes_.emplace(key, std::move(fresh));
@@ -278,6 +294,92 @@ int KqueueState::arm_timer(const struct kevent& change, Knote& kn) {
   return 0;
 }
 
+// [snippet arm-vnode]
+int KqueueState::arm_vnode(const struct kevent& change, Knote& kn) {
+  const int fd = change.ident <= INT_MAX ? static_cast<int>(change.ident) : -1;
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) < 0) {
+    set_why(fmt::format("EVFILT_VNODE: ident {} is not an open descriptor", change.ident));
+    return EBADF;
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {  // FreeBSD: only a vnode has this filter
+    set_why(fmt::format("EVFILT_VNODE: fd {} is not a file or directory", fd));
+    return EINVAL;
+  }
+  // inotify watches a path, not a descriptor; /proc/self/fd/N names the descriptor's file. Watch
+  // everything: the filter keeps what the knote asked for (its fflags) when it runs.
+  UniqueFd watch(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!watch) {
+    int err = errno;
+    set_why(
+        "EVFILT_VNODE: inotify_init1 failed (too many inotify instances? see fs.inotify.max_user_instances)");
+    return err;
+  }
+  constexpr std::uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF | IN_CREATE |
+                                  IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
+  const std::string path = fmt::format("/proc/self/fd/{}", fd);
+  if (::inotify_add_watch(watch.get(), path.c_str(), kMask) < 0) {
+    int err = errno;
+    set_why(fmt::format("EVFILT_VNODE: inotify_add_watch({}) failed", path));
+    return err;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered: the filter reads every queued inotify event
+  ev.data.u64 = tagged(kTagVnode, watch.get());
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, watch.get(), &ev) < 0) {
+    int err = errno;
+    set_why("EVFILT_VNODE: epoll_ctl(EPOLL_CTL_ADD, inotify fd) failed");
+    return err;
+  }
+  if (kn.watch) watches_.erase(kn.watch.get());
+  kn.watch = std::move(watch);
+  watches_[kn.watch.get()] = &kn;
+  kn.vnode_size = st.st_size;
+  kn.vnode_links = st.st_nlink;
+  kn.vnode_directory = S_ISDIR(st.st_mode);
+  return 0;
+}
+// [/snippet arm-vnode]
+
+// [snippet vnode-events]
+// Turns what inotify queued into FreeBSD's notes. inotify says *which* entry of a directory changed
+// (it has names); kqueue only says *that* it changed, so the names are read and dropped here.
+void KqueueState::read_vnode_events(Knote& kn) {
+  alignas(inotify_event) char buffer[4096];
+  unsigned happened = 0;
+  for (;;) {
+    ssize_t n = ::read(kn.watch.get(), buffer, sizeof buffer);
+    if (n <= 0) break;  // EAGAIN: all read
+    for (ssize_t at = 0; at < n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
+      if (e->mask & IN_MODIFY) happened |= NOTE_WRITE;
+      if (e->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
+        happened |= NOTE_WRITE;                         // a directory's entries changed
+        if (e->mask & IN_ISDIR) happened |= NOTE_LINK;  // a subdirectory's ".." is a link to it
+      }
+      if (e->mask & IN_ATTRIB) happened |= NOTE_ATTRIB;  // refined below with the link count
+      if (e->mask & IN_MOVE_SELF) happened |= NOTE_RENAME;
+      if (e->mask & IN_DELETE_SELF) happened |= NOTE_DELETE;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+    }
+  }
+  struct stat st {};
+  if (happened && ::fstat(static_cast<int>(kn.ident), &st) == 0) {
+    // unlink and link are "attribute" changes to inotify (the link count); kqueue names them.
+    // A directory's count moves with its subdirectories (NOTE_LINK); it is deleted only at 0.
+    if (st.st_nlink < kn.vnode_links && (!kn.vnode_directory || st.st_nlink == 0))
+      happened |= NOTE_DELETE;
+    else if (st.st_nlink != kn.vnode_links)
+      happened |= NOTE_LINK;
+    if (st.st_nlink != kn.vnode_links) happened &= ~NOTE_ATTRIB;  // that "attribute" was the count
+    if (!kn.vnode_directory && st.st_size > kn.vnode_size) happened |= NOTE_EXTEND;
+    kn.vnode_size = st.st_size;
+    kn.vnode_links = st.st_nlink;
+  }
+  kn.vnode_happened |= happened & kn.fflags;  // only what the knote asked to hear about
+}
+// [/snippet vnode-events]
+
 // [snippet user-fflags]
 void KqueueState::apply_user_fflags(const struct kevent& change, Knote& kn) {
   const unsigned value = change.fflags & NOTE_FFLAGSMASK;
@@ -312,7 +414,8 @@ void KqueueState::remove(Knote* kn) {
     }
   }
   if (kn->timer) timers_.erase(kn->timer.get());
-  knotes_.erase(Key{kn->ident, kn->filter});  // destroys kn (and closes its timerfd)
+  if (kn->watch) watches_.erase(kn->watch.get());
+  knotes_.erase(Key{kn->ident, kn->filter});  // destroys kn (and closes its timerfd or inotify fd)
 }
 
 void KqueueState::drop_fd(int fd) {
@@ -394,6 +497,15 @@ bool KqueueState::evaluate(Knote* kn, struct kevent& out, bool& gone) {
       out.fflags = kn->user_fflags;
       out.data = kn->user_data;
       return kn->triggered;
+    case EVFILT_VNODE:
+      if (::fcntl(static_cast<int>(kn->ident), F_GETFD) < 0) {  // closed: FreeBSD would have deleted it
+        remove(kn);
+        gone = true;
+        return false;
+      }
+      read_vnode_events(*kn);
+      out.fflags = kn->vnode_happened;  // what happened since the last delivery, of what was asked
+      return kn->vnode_happened != 0;
   }
   return false;
 }
@@ -407,6 +519,7 @@ void KqueueState::after_delivery(Knote* kn) {
   }
   if (kn->filter == EVFILT_TIMER) kn->expirations = 0;  // timers always count from the delivery
   if (kn->filter == EVFILT_USER && (kn->flags & EV_CLEAR)) kn->triggered = false;
+  if (kn->filter == EVFILT_VNODE && (kn->flags & (EV_CLEAR | EV_DISPATCH))) kn->vnode_happened = 0;
   if (kn->flags & EV_DISPATCH) {  // delivered, then disabled until EV_ENABLE
     kn->enabled = false;
     kn->active = false;
@@ -451,6 +564,8 @@ void KqueueState::absorb(const epoll_event* ready, int n) {
       if (it->second.write && (what & (EPOLLOUT | EPOLLHUP | EPOLLERR))) activate(it->second.write);
     } else if (tag == kTagTimer) {
       if (auto it = timers_.find(fd); it != timers_.end()) activate(it->second);
+    } else if (tag == kTagVnode) {
+      if (auto it = watches_.find(fd); it != watches_.end()) activate(it->second);
     } else if (tag == kTagWake) {
       std::uint64_t count = 0;
       [[maybe_unused]] ssize_t r = ::read(wake_.get(), &count, sizeof count);

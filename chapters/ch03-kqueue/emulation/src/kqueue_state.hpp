@@ -1,6 +1,6 @@
 // One emulated kqueue: the registry of knotes keyed by (ident, filter), the queue of active knotes,
-// and the Linux objects underneath (an epoll instance, a timerfd per timer, one eventfd to wake a
-// waiting thread). The kqueue descriptor the program holds IS the epoll descriptor; this object does
+// and the Linux objects underneath (an epoll instance, a timerfd per timer, an inotify descriptor
+// per EVFILT_VNODE, one eventfd to wake a waiting thread). The kqueue descriptor the program holds IS the epoll descriptor; this object does
 // not own it (the program close()s it), and kevent.cpp notices when that has happened.
 //
 // The model is FreeBSD's: a knote becomes *active* when something happens to its source (here: epoll
@@ -42,6 +42,13 @@ struct Knote {
   // EVFILT_TIMER
   UniqueFd timer;
   std::int64_t expirations = 0;
+  // EVFILT_VNODE: an inotify descriptor watching the file, what happened since the last delivery
+  // (NOTE_* bits), and the size and link count last seen, to tell NOTE_EXTEND and NOTE_LINK apart.
+  UniqueFd watch;
+  unsigned vnode_happened = 0;
+  std::int64_t vnode_size = 0;
+  std::uint64_t vnode_links = 0;
+  bool vnode_directory = false;
   // EVFILT_USER
   bool triggered = false;
   unsigned user_fflags = 0;
@@ -75,6 +82,8 @@ class KqueueState {
   int apply(const struct kevent& change);  // one change; returns 0 or an errno
   int add_fd_knote(const struct kevent& change, Knote& kn);
   int arm_timer(const struct kevent& change, Knote& kn);
+  int arm_vnode(const struct kevent& change, Knote& kn);
+  void read_vnode_events(Knote& kn);
   void apply_user_fflags(const struct kevent& change, Knote& kn);
   void remove(Knote* kn);
   void drop_fd(int fd);
@@ -100,11 +109,12 @@ class KqueueState {
   int epfd_;
   UniqueFd wake_;  // eventfd, level-triggered in epoll: wakes a thread blocked in epoll_wait
   std::map<Key, std::unique_ptr<Knote>> knotes_;
-  std::map<int, FdEntry> fds_;    // descriptors registered in epoll
-  std::map<int, Knote*> timers_;  // timerfd -> its knote
-  std::list<Knote*> queue_;       // active, enabled knotes in FIFO order
-  int waiters_ = 0;               // threads blocked in epoll_wait
-  int quiescing_ = 0;             // threads that need epoll_wait empty (see kevent())
+  std::map<int, FdEntry> fds_;     // descriptors registered in epoll
+  std::map<int, Knote*> timers_;   // timerfd -> its knote
+  std::map<int, Knote*> watches_;  // inotify descriptor -> its EVFILT_VNODE knote
+  std::list<Knote*> queue_;        // active, enabled knotes in FIFO order
+  int waiters_ = 0;                // threads blocked in epoll_wait
+  int quiescing_ = 0;              // threads that need epoll_wait empty (see kevent())
 };
 
 }  // namespace evq::kq_emulation

@@ -39,7 +39,7 @@
 #define EVFILT_READ (-1)
 #define EVFILT_WRITE (-2)
 #define EVFILT_AIO (-3)    /* not emulated */
-#define EVFILT_VNODE (-4)  /* not emulated */
+#define EVFILT_VNODE (-4)  /* emulated over inotify: see the fflags below */
 #define EVFILT_PROC (-5)   /* not emulated */
 #define EVFILT_SIGNAL (-6) /* not emulated */
 #define EVFILT_TIMER (-7)
@@ -61,6 +61,17 @@
 
 /* EVFILT_READ / EVFILT_WRITE fflags. */
 #define NOTE_LOWAT 0x0001 /* not emulated */
+
+/* EVFILT_VNODE fflags (in: what to watch; out: what happened since the last delivery), emulated
+ * over inotify on the descriptor's file. NOTE_REVOKE (revoke(2)) has no Linux counterpart and is
+ * refused. */
+#define NOTE_DELETE 0x0001 /* the file was unlinked (its link count fell) */
+#define NOTE_WRITE 0x0002  /* its contents changed; for a directory, an entry came or went */
+#define NOTE_EXTEND 0x0004 /* a regular file grew */
+#define NOTE_ATTRIB 0x0008 /* its attributes changed (mode, owner, times) */
+#define NOTE_LINK 0x0010   /* its link count rose; for a directory, a subdirectory came or went */
+#define NOTE_RENAME 0x0020 /* it was renamed (moved) */
+#define NOTE_REVOKE 0x0040 /* not emulated */
 
 /* EVFILT_USER fflags. */
 #define NOTE_FFNOP 0x00000000
