@@ -20,7 +20,8 @@ namespace {
 // The next packet, which must be `op`'s and must have succeeded.
 DWORD completed_bytes(CompletionPort& port, OVERLAPPED& op, ULONG_PTR key) {
   evq::iocp::GetResult r = port.get(evq::test::kDeadline);
-  REQUIRE_MESSAGE(r.status == GetStatus::completed, std::string(evq::iocp::to_string(r.status)), " ", r.error.message());
+  REQUIRE_MESSAGE(r.status == GetStatus::completed, std::string(evq::iocp::to_string(r.status)), " ",
+                  r.error.message());
   CHECK(r.packet.overlapped == &op);
   CHECK(r.packet.key == key);
   return r.packet.bytes;
@@ -44,18 +45,21 @@ TEST_CASE("WSARecvFrom completes with one datagram and its sender, over 127.0.0.
     evq::iocp::RecvFrom from;
     OVERLAPPED recv_op{};
     Started r = evq::iocp::start_recv_from(receiver.get(), buffer, from, recv_op);
-    REQUIRE_MESSAGE(r.state == Started::pending, std::string(evq::iocp::to_string(r.state)), " ", r.error.message());
+    REQUIRE_MESSAGE(r.state == Started::pending, std::string(evq::iocp::to_string(r.state)), " ",
+                    r.error.message());
 
     const std::string datagram = "one datagram";
     OVERLAPPED send_op{};
-    Started s = evq::iocp::start_send_to(sender.get(), datagram, evq::iocp::address_of(receiver.get()), send_op);
+    Started s =
+        evq::iocp::start_send_to(sender.get(), datagram, evq::iocp::address_of(receiver.get()), send_op);
     REQUIRE_MESSAGE(s.state != Started::failed, s.error.message());
 
     // Two packets, in either order: the send's (whole, never partial) and the receive's.
     bool got_send = false, got_recv = false;
     for (int i = 0; i < 2; ++i) {
       evq::iocp::GetResult g = port.get(evq::test::kDeadline);
-      REQUIRE_MESSAGE(g.status == GetStatus::completed, std::string(evq::iocp::to_string(g.status)), " ", g.error.message());
+      REQUIRE_MESSAGE(g.status == GetStatus::completed, std::string(evq::iocp::to_string(g.status)), " ",
+                      g.error.message());
       if (g.packet.overlapped == &send_op) {
         CHECK(g.packet.key == kSender);
         CHECK(g.packet.bytes == datagram.size());
@@ -117,19 +121,21 @@ TEST_CASE("WSARecvMsg, found through WSAIoctl, reports the destination address (
     evq::iocp::RecvMsg msg;
     OVERLAPPED recv_op{};
     Started r = evq::iocp::start_recv_msg(receiver.get(), buffer, msg, recv_op);
-    REQUIRE_MESSAGE(r.state == Started::pending, std::string(evq::iocp::to_string(r.state)), " ", r.error.message());
+    REQUIRE_MESSAGE(r.state == Started::pending, std::string(evq::iocp::to_string(r.state)), " ",
+                    r.error.message());
 
     const std::string datagram = "with control data";
     evq::iocp::SendMsg send_state;
     OVERLAPPED send_op{};
-    Started s = evq::iocp::start_send_msg(sender.get(), datagram, evq::iocp::address_of(receiver.get()), send_state,
-                                          send_op);
+    Started s = evq::iocp::start_send_msg(sender.get(), datagram, evq::iocp::address_of(receiver.get()),
+                                          send_state, send_op);
     REQUIRE_MESSAGE(s.state != Started::failed, "WSASendMsg: ", s.error.message());
 
     bool got_recv = false;
     for (int i = 0; i < 2; ++i) {
       evq::iocp::GetResult g = port.get(evq::test::kDeadline);
-      REQUIRE_MESSAGE(g.status == GetStatus::completed, std::string(evq::iocp::to_string(g.status)), " ", g.error.message());
+      REQUIRE_MESSAGE(g.status == GetStatus::completed, std::string(evq::iocp::to_string(g.status)), " ",
+                      g.error.message());
       if (g.packet.overlapped != &recv_op) continue;
       got_recv = true;
       CHECK(std::string(buffer.data(), g.packet.bytes) == datagram);
@@ -137,7 +143,8 @@ TEST_CASE("WSARecvMsg, found through WSAIoctl, reports the destination address (
       std::optional<std::string> to = msg.destination();
       MESSAGE("host ", evq::iocp::test::host_name(), ": WSARecvMsg destination for ", loopback, ": ",
               to.value_or("(no PKTINFO control message)"));
-      REQUIRE_MESSAGE(to.has_value(), "IP_PKTINFO was enabled, so the control data must name the destination");
+      REQUIRE_MESSAGE(to.has_value(),
+                      "IP_PKTINFO was enabled, so the control data must name the destination");
       CHECK(*to == loopback);
     }
     CHECK(got_recv);
@@ -157,16 +164,17 @@ TEST_CASE("a datagram longer than the receive buffer is cut, and its packet says
   REQUIRE(evq::iocp::start_recv_from(receiver.get(), small, from, op).state == Started::pending);
   OVERLAPPED send_op{};
   const std::string datagram = "longer than four bytes";
-  REQUIRE(evq::iocp::start_send_to(sender.get(), datagram, evq::iocp::address_of(receiver.get()), send_op).state !=
-          Started::failed);
+  REQUIRE(evq::iocp::start_send_to(sender.get(), datagram, evq::iocp::address_of(receiver.get()), send_op)
+              .state != Started::failed);
   bool got_recv = false;
   for (int i = 0; i < 2; ++i) {
     evq::iocp::GetResult g = port.get(evq::test::kDeadline);
     if (g.packet.overlapped != &op) continue;
     got_recv = true;
     // The rest of the datagram is gone: UDP has no "read the remainder later".
-    MESSAGE("host ", evq::iocp::test::host_name(), ": the cut datagram's packet: ", std::string(evq::iocp::to_string(g.status)),
-            ", ", g.packet.bytes, " bytes, ", g.error.message());
+    MESSAGE("host ", evq::iocp::test::host_name(),
+            ": the cut datagram's packet: ", std::string(evq::iocp::to_string(g.status)), ", ",
+            g.packet.bytes, " bytes, ", g.error.message());
     CHECK(g.status == GetStatus::failed);
     // GetQueuedCompletionStatus turns the kernel's STATUS_BUFFER_OVERFLOW into ERROR_MORE_DATA;
     // WSAGetOverlappedResult would call the same thing WSAEMSGSIZE.

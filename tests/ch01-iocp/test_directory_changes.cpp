@@ -88,7 +88,8 @@ TEST_CASE("ReadDirectoryChangesW completes with the names: create, rename, delet
   std::size_t next = 0;
   for (const DirectoryChange& c : changes)
     if (next < expected.size() && c.action == expected[next].first && c.name == expected[next].second) ++next;
-  CHECK_MESSAGE(next == expected.size(), "added, renamed from, renamed to, removed: found ", next, " of 4 in order");
+  CHECK_MESSAGE(next == expected.size(), "added, renamed from, renamed to, removed: found ", next,
+                " of 4 in order");
   ::CancelIoEx(watch.dir.get(), &watch.op);
   CHECK(port.get(evq::test::kDeadline).has_packet());  // the cancelled watch's own packet
 }
@@ -106,8 +107,9 @@ TEST_CASE("a buffer too small for the batch: the completion has 0 bytes (rescan 
   create_file(scratch.file(L"a-name-longer-than-the-buffer.txt"));
   evq::iocp::GetResult g = port.get(evq::test::kDeadline);
   REQUIRE(g.has_packet());
-  MESSAGE("host ", evq::iocp::test::host_name(), ": the overflowing watch completed ", std::string(evq::iocp::to_string(g.status)),
-          " with ", g.packet.bytes, " bytes", (g.error ? ", " + g.error.message() : ""));
+  MESSAGE("host ", evq::iocp::test::host_name(), ": the overflowing watch completed ",
+          std::string(evq::iocp::to_string(g.status)), " with ", g.packet.bytes, " bytes",
+          (g.error ? ", " + g.error.message() : ""));
   CHECK(g.packet.bytes == 0);
   CHECK(evq::iocp::parse_changes(tiny, g.packet.bytes).empty());
   // Windows says ERROR_NOTIFY_ENUM_DIR with it; either way nothing is to be parsed.

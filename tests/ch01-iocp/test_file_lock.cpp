@@ -40,17 +40,20 @@ TEST_CASE("LockFileEx: an exclusive lock held elsewhere is pending, and complete
   // The first handle takes bytes [0, 100): nobody holds them, so it is ours at once.
   OVERLAPPED lock1{};
   Started a = evq::iocp::start_lock_file(first.get(), 0, 100, /*exclusive=*/true, lock1);
-  REQUIRE_MESSAGE(a.state == Started::completed_now, std::string(evq::iocp::to_string(a.state)), " ", a.error.message());
+  REQUIRE_MESSAGE(a.state == Started::completed_now, std::string(evq::iocp::to_string(a.state)), " ",
+                  a.error.message());
 
   // The second handle asks for an overlapping range: the call returns, the lock is not yet ours.
   OVERLAPPED lock2{};
   Started b = evq::iocp::start_lock_file(second.get(), 50, 100, /*exclusive=*/true, lock2);
-  REQUIRE_MESSAGE(b.state == Started::pending, std::string(evq::iocp::to_string(b.state)), " ", b.error.message());
+  REQUIRE_MESSAGE(b.state == Started::pending, std::string(evq::iocp::to_string(b.state)), " ",
+                  b.error.message());
   CHECK(port.get(100ms).status == GetStatus::timed_out);  // held by the first: no packet
 
   evq::iocp::unlock_file(first.get(), 0, 100);
-  evq::iocp::GetResult after = port.get(evq::iocp::test::on_wine() ? std::chrono::milliseconds(1000)
-                                                                  : std::chrono::milliseconds(evq::test::kDeadline));
+  evq::iocp::GetResult after =
+      port.get(evq::iocp::test::on_wine() ? std::chrono::milliseconds(1000)
+                                          : std::chrono::milliseconds(evq::test::kDeadline));
   if (evq::iocp::test::on_wine()) {
     // Wine (8.0, measured) accepts the overlapped lock wait as pending and never finishes it: the
     // packet does not come after the unlock. Assert exactly that, so that the day Wine does finish
@@ -60,8 +63,8 @@ TEST_CASE("LockFileEx: an exclusive lock held elsewhere is pending, and complete
             "wait pending for ever); on Windows its packet arrives here");
     CHECK(after.status == GetStatus::timed_out);
   } else {
-    REQUIRE_MESSAGE(after.status == GetStatus::completed, std::string(evq::iocp::to_string(after.status)), " ",
-                    after.error.message());
+    REQUIRE_MESSAGE(after.status == GetStatus::completed, std::string(evq::iocp::to_string(after.status)),
+                    " ", after.error.message());
     CHECK(after.packet.overlapped == &lock2);
     CHECK(after.packet.key == kSecond);
     evq::iocp::unlock_file(second.get(), 50, 100);
@@ -78,10 +81,13 @@ TEST_CASE("LockFileEx: shared locks do not wait for each other") {
   evq::iocp::skip_completion_port_on_success(first.get());
   evq::iocp::skip_completion_port_on_success(second.get());
   OVERLAPPED lock1{}, lock2{};
-  REQUIRE(evq::iocp::start_lock_file(first.get(), 0, 10, /*exclusive=*/false, lock1).state == Started::completed_now);
+  REQUIRE(evq::iocp::start_lock_file(first.get(), 0, 10, /*exclusive=*/false, lock1).state ==
+          Started::completed_now);
   Started b = evq::iocp::start_lock_file(second.get(), 0, 10, /*exclusive=*/false, lock2);
-  CHECK_MESSAGE(b.state == Started::completed_now, std::string(evq::iocp::to_string(b.state)), " ", b.error.message());
-  CHECK(port.get(std::chrono::milliseconds(100)).status == GetStatus::timed_out);  // granted at once: no packets
+  CHECK_MESSAGE(b.state == Started::completed_now, std::string(evq::iocp::to_string(b.state)), " ",
+                b.error.message());
+  CHECK(port.get(std::chrono::milliseconds(100)).status ==
+        GetStatus::timed_out);  // granted at once: no packets
   // An exclusive lock on an overlapping range, though, must wait for both to go.
   OVERLAPPED lock3{};
   evq::UniqueHandle third = evq::iocp::open_shared_overlapped(scratch.path);

@@ -35,7 +35,8 @@ TEST_CASE("ConnectNamedPipe completes through the port when the client opens the
   port.associate(server.get(), kServer);
   OVERLAPPED connect_op{};
   PipeConnect c = evq::iocp::start_connect_named_pipe(server.get(), connect_op);
-  REQUIRE_MESSAGE(c.state == PipeConnect::pending, std::string(evq::iocp::to_string(c.state)), " ", c.error.message());
+  REQUIRE_MESSAGE(c.state == PipeConnect::pending, std::string(evq::iocp::to_string(c.state)), " ",
+                  c.error.message());
   CHECK(port.get(std::chrono::milliseconds(0)).status == GetStatus::timed_out);  // nobody yet
 
   evq::UniqueHandle client = evq::iocp::open_pipe_client(name);
@@ -53,7 +54,8 @@ TEST_CASE("a client that connects before ConnectNamedPipe: ERROR_PIPE_CONNECTED,
   evq::UniqueHandle client = evq::iocp::open_pipe_client(name);
   OVERLAPPED connect_op{};
   PipeConnect c = evq::iocp::start_connect_named_pipe(server.get(), connect_op);
-  CHECK_MESSAGE(c.state == PipeConnect::already_connected, std::string(evq::iocp::to_string(c.state)), " ", c.error.message());
+  CHECK_MESSAGE(c.state == PipeConnect::already_connected, std::string(evq::iocp::to_string(c.state)), " ",
+                c.error.message());
   // A server that waited for a packet here would wait for ever: none is queued.
   CHECK(port.get(std::chrono::milliseconds(100)).status == GetStatus::timed_out);
 }
@@ -67,7 +69,8 @@ TEST_CASE("the same wait spelled DeviceIoControl(FSCTL_PIPE_LISTEN) completes th
   PipeConnect c = evq::iocp::start_pipe_listen_ioctl(server.get(), listen_op);
   MESSAGE("host ", evq::iocp::test::host_name(), ": DeviceIoControl(FSCTL_PIPE_LISTEN) -> ",
           std::string(evq::iocp::to_string(c.state)), (c.error ? " " + c.error.message() : ""));
-  REQUIRE_MESSAGE(c.state == PipeConnect::pending, std::string(evq::iocp::to_string(c.state)), " ", c.error.message());
+  REQUIRE_MESSAGE(c.state == PipeConnect::pending, std::string(evq::iocp::to_string(c.state)), " ",
+                  c.error.message());
   evq::UniqueHandle client = evq::iocp::open_pipe_client(name);
   evq::iocp::GetResult r = next_packet(port);
   CHECK(r.status == GetStatus::completed);
@@ -89,7 +92,8 @@ TEST_CASE("ReadFile and WriteFile on a pipe's two ends complete through one port
   std::array<char, 64> buffer{};
   OVERLAPPED read_op{};
   Started r = evq::iocp::start_read_file(server.get(), buffer, 0, read_op);
-  REQUIRE_MESSAGE(r.state == Started::pending, std::string(evq::iocp::to_string(r.state)), " ", r.error.message());
+  REQUIRE_MESSAGE(r.state == Started::pending, std::string(evq::iocp::to_string(r.state)), " ",
+                  r.error.message());
   const std::string first = "message one", second = "message two";
   OVERLAPPED write1{}, write2{};
   REQUIRE(evq::iocp::start_write_file(client.get(), first, 0, write1).state != Started::failed);
@@ -134,9 +138,10 @@ TEST_CASE("TransactNamedPipe writes a request and completes with the reply") {
   std::array<char, 64> reply{};
   OVERLAPPED transact_op{};
   Started t = evq::iocp::start_transact(client.get(), request, reply, transact_op);
-  MESSAGE("host ", evq::iocp::test::host_name(), ": TransactNamedPipe -> ", std::string(evq::iocp::to_string(t.state)),
-          (t.error ? " " + t.error.message() : ""));
-  REQUIRE_MESSAGE(t.state == Started::pending, std::string(evq::iocp::to_string(t.state)), " ", t.error.message());
+  MESSAGE("host ", evq::iocp::test::host_name(), ": TransactNamedPipe -> ",
+          std::string(evq::iocp::to_string(t.state)), (t.error ? " " + t.error.message() : ""));
+  REQUIRE_MESSAGE(t.state == Started::pending, std::string(evq::iocp::to_string(t.state)), " ",
+                  t.error.message());
 
   // The server reads the request and answers it.
   std::array<char, 64> buffer{};

@@ -35,7 +35,8 @@ using evq::iocp::Started;
 // The next packet, described; throws if none comes within 10 s.
 GetResult next(const CompletionPort& port, evq::Narrator& say) {
   GetResult g = port.get(std::chrono::seconds(10));
-  if (!g.has_packet()) throw std::runtime_error(fmt::format("no packet within 10 s ({})", evq::iocp::to_string(g.status)));
+  if (!g.has_packet())
+    throw std::runtime_error(fmt::format("no packet within 10 s ({})", evq::iocp::to_string(g.status)));
   say.step("  GetQueuedCompletionStatus -> key {}, {} bytes, {}{}", g.packet.key, g.packet.bytes,
            evq::iocp::to_string(g.status), g.error ? " (" + g.error.message() + ")" : "");
   return g;
@@ -49,20 +50,25 @@ void datagrams(evq::Narrator& say) {
   port.associate(receiver.get(), 1);
   port.associate(sender.get(), 2);
   say.step("two UDP sockets on ::1 ({} and {}), associated with keys 1 and 2",
-           evq::iocp::address_of(receiver.get()).to_string(), evq::iocp::address_of(sender.get()).to_string());
+           evq::iocp::address_of(receiver.get()).to_string(),
+           evq::iocp::address_of(sender.get()).to_string());
   std::array<char, 64> buffer{};
   evq::iocp::RecvFrom from;
   OVERLAPPED recv_op{};
-  say.step("WSARecvFrom(receiver) -> {}", evq::iocp::to_string(evq::iocp::start_recv_from(receiver.get(), buffer, from, recv_op).state));
+  say.step("WSARecvFrom(receiver) -> {}",
+           evq::iocp::to_string(evq::iocp::start_recv_from(receiver.get(), buffer, from, recv_op).state));
   say.aside("the sender's address will be written into the lent RecvFrom, like the data");
   const std::string datagram = "hello, datagram";
   OVERLAPPED send_op{};
   say.step("WSASendTo(sender, \"{}\") -> {}", datagram,
-           evq::iocp::to_string(evq::iocp::start_send_to(sender.get(), datagram, evq::iocp::address_of(receiver.get()), send_op).state));
+           evq::iocp::to_string(evq::iocp::start_send_to(sender.get(), datagram,
+                                                         evq::iocp::address_of(receiver.get()), send_op)
+                                    .state));
   for (int i = 0; i < 2; ++i) {
     GetResult g = next(port, say);
     if (g.packet.overlapped == &recv_op)
-      say.step("  the receive: \"{}\" from {}", std::string(buffer.data(), g.packet.bytes), from.from.to_string());
+      say.step("  the receive: \"{}\" from {}", std::string(buffer.data(), g.packet.bytes),
+               from.from.to_string());
   }
 }
 
@@ -84,8 +90,9 @@ void recvmsg(evq::Narrator& say) {
   OVERLAPPED send_op{};
   const std::string datagram = "where did I go?";
   say.step("WSASendMsg(sender, \"{}\") -> {}", datagram,
-           evq::iocp::to_string(evq::iocp::start_send_msg(sender.get(), datagram, evq::iocp::address_of(receiver.get()),
-                                                          send_state, send_op)
+           evq::iocp::to_string(evq::iocp::start_send_msg(sender.get(), datagram,
+                                                          evq::iocp::address_of(receiver.get()), send_state,
+                                                          send_op)
                                     .state));
   for (int i = 0; i < 2; ++i) {
     GetResult g = next(port, say);
@@ -117,9 +124,11 @@ void pipe(evq::Narrator& say) {
            evq::iocp::to_string(evq::iocp::start_transact(client.get(), request, reply, transact_op).state));
   std::array<char, 64> buffer{};
   OVERLAPPED read_op{};
-  say.step("ReadFile(server) -> {}", evq::iocp::to_string(evq::iocp::start_read_file(server.get(), buffer, 0, read_op).state));
+  say.step("ReadFile(server) -> {}",
+           evq::iocp::to_string(evq::iocp::start_read_file(server.get(), buffer, 0, read_op).state));
   GetResult g = next(port, say);
-  say.step("  the server read \"{}\"; WriteFile(server, \"pong\")", std::string(buffer.data(), g.packet.bytes));
+  say.step("  the server read \"{}\"; WriteFile(server, \"pong\")",
+           std::string(buffer.data(), g.packet.bytes));
   OVERLAPPED write_op{};
   evq::iocp::start_write_file(server.get(), std::string_view("pong"), 0, write_op);
   for (int i = 0; i < 2; ++i) {
@@ -157,8 +166,9 @@ void lock(evq::Narrator& say) {
   if (g.has_packet())
     say.step("  GetQueuedCompletionStatus -> key {}: the second lock is ours", g.packet.key);
   else
-    say.step("  no packet within 1 s: {}", evq::wine_version() ? "Wine leaves an overlapped lock wait pending for ever"
-                                                                : "unexpected on Windows");
+    say.step("  no packet within 1 s: {}", evq::wine_version()
+                                               ? "Wine leaves an overlapped lock wait pending for ever"
+                                               : "unexpected on Windows");
 }
 
 void directory(evq::Narrator& say) {
@@ -172,7 +182,8 @@ void directory(evq::Narrator& say) {
   say.step("ReadDirectoryChangesW(a new temp directory) -> {}",
            evq::iocp::to_string(evq::iocp::start_read_directory_changes(dir.get(), buffer, op).state));
   {
-    evq::UniqueHandle f(::CreateFileW(scratch.file(L"note.txt").c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW, 0, nullptr));
+    evq::UniqueHandle f(
+        ::CreateFileW(scratch.file(L"note.txt").c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW, 0, nullptr));
   }
   ::MoveFileW(scratch.file(L"note.txt").c_str(), scratch.file(L"renamed.txt").c_str());
   say.step("created note.txt, renamed it renamed.txt");

@@ -12,7 +12,8 @@ namespace evq::iocp {
 using detail::from_wsa;
 
 UniqueSocket udp_loopback_socket(int family) {
-  UniqueSocket s(::WSASocketW(family, SOCK_DGRAM, IPPROTO_UDP, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT));
+  UniqueSocket s(::WSASocketW(family, SOCK_DGRAM, IPPROTO_UDP, nullptr, 0,
+                              WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT));
   if (!s) throw_wsa_error("WSASocketW(SOCK_DGRAM, WSA_FLAG_OVERLAPPED)");
   sockaddr_storage at{};
   int length = 0;
@@ -27,12 +28,14 @@ UniqueSocket udp_loopback_socket(int family) {
     a->sin_addr.s_addr = ::htonl(INADDR_LOOPBACK);
     length = sizeof *a;
   }
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&at), length) == SOCKET_ERROR) throw_wsa_error("bind(UDP loopback, port 0)");
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&at), length) == SOCKET_ERROR)
+    throw_wsa_error("bind(UDP loopback, port 0)");
   return s;
 }
 
 std::uint16_t Address::port() const {
-  if (storage.ss_family == AF_INET6) return ::ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  if (storage.ss_family == AF_INET6)
+    return ::ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
   return ::ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
 }
 
@@ -73,8 +76,9 @@ Started start_recv_from(SOCKET s, std::span<char> buffer, RecvFrom& state, OVERL
   state.from.length = sizeof state.from.storage;
   state.flags = 0;
   DWORD bytes = 0;
-  int rc = ::WSARecvFrom(s, &state.buffer, 1, &bytes, &state.flags, reinterpret_cast<sockaddr*>(&state.from.storage),
-                         &state.from.length, &overlapped, nullptr);
+  int rc = ::WSARecvFrom(s, &state.buffer, 1, &bytes, &state.flags,
+                         reinterpret_cast<sockaddr*>(&state.from.storage), &state.from.length, &overlapped,
+                         nullptr);
   return from_wsa(rc, bytes);
 }
 // [/snippet recv-from]

@@ -46,10 +46,11 @@ UniqueHandle open_directory(const std::wstring& dir) {
 
 // [snippet read-directory-changes]
 Started start_read_directory_changes(HANDLE dir, std::span<std::byte> buffer, OVERLAPPED& overlapped) {
-  constexpr DWORD kWhat = FILE_NOTIFY_CHANGE_FILE_NAME | FILE_NOTIFY_CHANGE_SIZE | FILE_NOTIFY_CHANGE_LAST_WRITE;
+  constexpr DWORD kWhat =
+      FILE_NOTIFY_CHANGE_FILE_NAME | FILE_NOTIFY_CHANGE_SIZE | FILE_NOTIFY_CHANGE_LAST_WRITE;
   DWORD bytes = 0;  // for an overlapped call, meaningless: the packet carries the count
-  BOOL ok = ::ReadDirectoryChangesW(dir, buffer.data(), static_cast<DWORD>(buffer.size()), /*subtree=*/FALSE, kWhat,
-                                    &bytes, &overlapped, nullptr);
+  BOOL ok = ::ReadDirectoryChangesW(dir, buffer.data(), static_cast<DWORD>(buffer.size()), /*subtree=*/FALSE,
+                                    kWhat, &bytes, &overlapped, nullptr);
   // Unlike ReadFile, an overlapped ReadDirectoryChangesW returns TRUE when the watch is *queued*:
   // nothing has changed yet, and the packet comes with the first change.
   if (ok) return {Started::pending, 0, {}};

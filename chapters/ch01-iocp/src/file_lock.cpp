@@ -12,8 +12,9 @@ Started start_lock_file(HANDLE file, std::uint64_t offset, std::uint64_t length,
   overlapped.Offset = static_cast<DWORD>(offset & 0xFFFFFFFFu);  // where the range starts
   overlapped.OffsetHigh = static_cast<DWORD>(offset >> 32);
   // No LOCKFILE_FAIL_IMMEDIATELY: a range held by another handle makes this pending, not failed.
-  BOOL ok = ::LockFileEx(file, exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0, 0, static_cast<DWORD>(length & 0xFFFFFFFFu),
-                         static_cast<DWORD>(length >> 32), &overlapped);
+  BOOL ok =
+      ::LockFileEx(file, exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0, 0, static_cast<DWORD>(length & 0xFFFFFFFFu),
+                   static_cast<DWORD>(length >> 32), &overlapped);
   return from_bool(ok, 0, ok ? 0 : ::GetLastError());
 }
 // [/snippet lock-file]
@@ -22,7 +23,8 @@ void unlock_file(HANDLE file, std::uint64_t offset, std::uint64_t length) {
   OVERLAPPED at{};
   at.Offset = static_cast<DWORD>(offset & 0xFFFFFFFFu);
   at.OffsetHigh = static_cast<DWORD>(offset >> 32);
-  if (!::UnlockFileEx(file, 0, static_cast<DWORD>(length & 0xFFFFFFFFu), static_cast<DWORD>(length >> 32), &at))
+  if (!::UnlockFileEx(file, 0, static_cast<DWORD>(length & 0xFFFFFFFFu), static_cast<DWORD>(length >> 32),
+                      &at))
     throw_last_error("UnlockFileEx");
 }
 

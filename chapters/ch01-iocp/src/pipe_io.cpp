@@ -38,11 +38,11 @@ std::wstring unique_pipe_name() {
 
 UniqueHandle create_pipe_server(const std::wstring& name) {
   // [snippet pipe-server]
-  UniqueHandle pipe(::CreateNamedPipeW(name.c_str(),
-                                       PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                                       PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-                                       /*instances=*/1, /*out buffer=*/4096, /*in buffer=*/4096,
-                                       /*default timeout ms=*/0, nullptr));
+  UniqueHandle pipe(::CreateNamedPipeW(
+      name.c_str(), PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+      PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+      /*instances=*/1, /*out buffer=*/4096, /*in buffer=*/4096,
+      /*default timeout ms=*/0, nullptr));
   // [/snippet pipe-server]
   if (!pipe) throw_last_error("CreateNamedPipeW(FILE_FLAG_OVERLAPPED, PIPE_TYPE_MESSAGE)");
   return pipe;
@@ -85,7 +85,8 @@ PipeConnect start_pipe_listen_ioctl(HANDLE server, OVERLAPPED& overlapped) {
 }
 // [/snippet pipe-listen-ioctl]
 
-Started start_transact(HANDLE pipe, std::span<const char> request, std::span<char> reply, OVERLAPPED& overlapped) {
+Started start_transact(HANDLE pipe, std::span<const char> request, std::span<char> reply,
+                       OVERLAPPED& overlapped) {
   DWORD bytes = 0;
   BOOL ok = ::TransactNamedPipe(pipe, const_cast<char*>(request.data()), static_cast<DWORD>(request.size()),
                                 reply.data(), static_cast<DWORD>(reply.size()), &bytes, &overlapped);

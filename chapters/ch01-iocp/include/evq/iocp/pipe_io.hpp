@@ -49,6 +49,7 @@ PipeConnect start_pipe_listen_ioctl(HANDLE server, OVERLAPPED& overlapped);
 
 // TransactNamedPipe(pipe, request, reply, &overlapped): writes `request` as one message and reads
 // one message into `reply`; completes once the reply is in (bytes = the reply's length).
-Started start_transact(HANDLE pipe, std::span<const char> request, std::span<char> reply, OVERLAPPED& overlapped);
+Started start_transact(HANDLE pipe, std::span<const char> request, std::span<char> reply,
+                       OVERLAPPED& overlapped);
 
 }  // namespace evq::iocp
