@@ -85,6 +85,7 @@ void unsignal_if_idle(Port& p) {  // under p.mutex
   [[maybe_unused]] ssize_t r = ::read(p.wake, &count, sizeof count);
 }
 
+// [snippet port-take]
 // Takes what is ready into list[got..max): the alert (it is not consumed), user events, then fd
 // events epoll has reported. Under p.mutex.
 unsigned take(Port& p, port_event_t* list, unsigned got, unsigned max, const epoll_event* ready, int n) {
@@ -106,6 +107,7 @@ unsigned take(Port& p, port_event_t* list, unsigned got, unsigned max, const epo
   }
   return got;
 }
+// [/snippet port-take]
 
 unsigned take_queued(Port& p, port_event_t* list, unsigned got, unsigned max) {
   if (p.alert) {
@@ -159,6 +161,7 @@ int port_associate(int port, int source, uintptr_t object, int events, void* use
   if (events & ~(POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI))
     return refuse(EINVAL, "port_associate: events other than POLLIN, POLLOUT and POLLPRI are not emulated");
   std::lock_guard lock(p->mutex);
+  // [snippet port-associate]
   epoll_event ev{to_epoll(events), {}};
   ev.data.u64 = static_cast<std::uint64_t>(fd);
   // A descriptor associated before stays in epoll, disarmed, after its event was taken: MOD it. One
@@ -170,6 +173,7 @@ int port_associate(int port, int source, uintptr_t object, int events, void* use
                                    : "port_associate: epoll_ctl failed");
   }
   p->fds[fd] = Association{events, user};  // a second association replaces the first
+  // [/snippet port-associate]
   return 0;
 }
 
