@@ -79,8 +79,8 @@ TEST_CASE("a UDP socket is readable while a datagram waits, and each recvfrom ta
       REQUIRE_MESSAGE(poll.wait(events, 10s) == 1, "still a datagram waiting: readable");
       char buffer[64];
       Address from;
-      ssize_t n = ::recvfrom(receiver.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from.storage),
-                             &from.length);
+      ssize_t n = ::recvfrom(receiver.get(), buffer, sizeof buffer, 0,
+                             reinterpret_cast<sockaddr*>(&from.storage), &from.length);
       REQUIRE(n >= 0);
       // One datagram per call, never two glued together as a stream's bytes would be.
       CHECK(std::string(buffer, static_cast<std::size_t>(n)) == expected);

@@ -58,7 +58,8 @@ TEST_CASE("inotify in epoll: create, rename and delete arrive with the names") {
   ScratchDir dir;
   UniqueFd watch(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   REQUIRE(watch);
-  REQUIRE(::inotify_add_watch(watch.get(), dir.path.c_str(), IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE) >= 0);
+  REQUIRE(::inotify_add_watch(watch.get(), dir.path.c_str(),
+                              IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE) >= 0);
   Poll poll;
   poll.registry().add(watch.get(), 7, EPOLLIN);
   Events events(4);

@@ -47,8 +47,8 @@ TEST_CASE("EVFILT_READ on a UDP socket: one datagram per recvfrom, data at least
 
   const sockaddr_in to = address_of(receiver.get());
   for (const std::string d : {"first", "second, longer"})
-    REQUIRE(::sendto(sender.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
-            static_cast<ssize_t>(d.size()));
+    REQUIRE(::sendto(sender.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                     sizeof to) == static_cast<ssize_t>(d.size()));
 
   for (const std::string expected : {"first", "second, longer"}) {
     auto ev = wait_for(kq, id(receiver.get()), EVFILT_READ);
@@ -60,7 +60,8 @@ TEST_CASE("EVFILT_READ on a UDP socket: one datagram per recvfrom, data at least
     char buffer[64];
     sockaddr_in from{};
     socklen_t length = sizeof from;
-    ssize_t n = ::recvfrom(receiver.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &length);
+    ssize_t n =
+        ::recvfrom(receiver.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &length);
     REQUIRE(n >= 0);
     CHECK(std::string(buffer, static_cast<std::size_t>(n)) == expected);
     CHECK(from.sin_port == address_of(sender.get()).sin_port);
