@@ -114,7 +114,7 @@ TEST_CASE("port_getn waits for nget events, returns up to max, and with max 0 on
   port_event_t list[8]{};
   nget = 2;
   REQUIRE(port_getn(port.get(), list, 8, &nget, &kLong) == 0);
-  CHECK(nget == 3);  // at least 2 were wanted; all 3 that were there came
+  CHECK(nget == 3);                  // at least 2 were wanted; all 3 that were there came
   CHECK(list[0].portev_user == &a);  // user events in the order they were sent
   CHECK(list[2].portev_user == &c);
 

@@ -33,7 +33,7 @@
 #define PORT_ALERT_UPDATE 0x02 /* set the alert only if none is set, else EBUSY */
 
 typedef struct port_event {
-  int portev_events;       /* FD: the poll(2) revents; USER and ALERT: the events given */
+  int portev_events; /* FD: the poll(2) revents; USER and ALERT: the events given */
   unsigned short portev_source;
   unsigned short portev_pad;
   uintptr_t portev_object; /* FD: the descriptor; USER: the sender's pid */

@@ -157,7 +157,8 @@ int port_associate(int port, int source, uintptr_t object, int events, void* use
   if (source != PORT_SOURCE_FD)
     return refuse(EINVAL, "port_associate: only PORT_SOURCE_FD is emulated (not AIO, TIMER, MQ or FILE)");
   const int fd = object <= INT32_MAX ? static_cast<int>(object) : -1;
-  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return refuse(EBADF, "port_associate: the object is not an open descriptor");
+  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0)
+    return refuse(EBADF, "port_associate: the object is not an open descriptor");
   if (events & ~(POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI))
     return refuse(EINVAL, "port_associate: events other than POLLIN, POLLOUT and POLLPRI are not emulated");
   std::lock_guard lock(p->mutex);
@@ -196,7 +197,8 @@ int port_getn(int port, port_event_t list[], unsigned max, unsigned* nget, const
   if (!nget || (max > 0 && !list)) return refuse(EFAULT, "port_getn: list and nget must point somewhere");
   if (*nget > max && max > 0) return refuse(EINVAL, "port_getn: *nget is more than max");
   std::optional<Clock::time_point> until;
-  if (timeout) until = Clock::now() + std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec);
+  if (timeout)
+    until = Clock::now() + std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec);
   const unsigned want = max == 0 ? 0 : (*nget == 0 ? 1 : *nget);
   unsigned got = 0;
   epoll_event ready[64];
@@ -259,7 +261,8 @@ int port_send(int port, int events, void* user) {
   std::shared_ptr<Port> p = find(port);
   if (!p) return refuse(EBADF, "port_send: not a port made by port_create");
   std::lock_guard lock(p->mutex);
-  p->user_events.push_back(port_event_t{events, PORT_SOURCE_USER, 0, static_cast<uintptr_t>(::getpid()), user});
+  p->user_events.push_back(
+      port_event_t{events, PORT_SOURCE_USER, 0, static_cast<uintptr_t>(::getpid()), user});
   signal(*p);
   return 0;
 }
