@@ -30,6 +30,7 @@ LINUX_ONLY = (
     "chapters/ch04-completion/demos/multishot_echo.cpp", "chapters/ch04-completion/demos/two_ways.cpp",
     "tests/ch04-completion/test_multishot_echo.cpp",
     "chapters/ch04-completion/bench/", "tests/hostile/", "chapters/ch05-event-queue/bench/",
+    "appendix/event-ports/", "tests/appendix-ports/",  # an emulation over epoll, built on Linux only
 )
 LINUX_DEFINES = ("-DEVQ_COMPLETION_HAVE_EPOLL", "-DEVQ_COMPLETION_HAVE_URING", "-DFMT_SHARED")
 # EVQ_PORTABILITY_GATE: a header with a Linux-only branch beside a portable one (ch05's address wait,
