@@ -25,14 +25,14 @@
 
 namespace evq::coro {
 
-template <typename T>
+template <typename T = void>
 class Task;
 
 namespace detail {
 
-// What both promise types share: who to resume at the end, the exception if any, and the flag of
-// the hand-over: whoever sets it second (the finished task, or the awaiter that suspended) knows
-// the other is done with its part.
+// What every promise shares: who to resume at the end, the exception if any, and the flag of the
+// hand-over: whoever sets it second (the finished task, or the awaiter that suspended) knows the
+// other is done with its part.
 struct PromiseBase {
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
@@ -55,6 +55,11 @@ struct PromiseBase {
     void await_resume() noexcept {}
   };
   // [/snippet final-awaiter]
+  FinalAwaiter final_suspend() noexcept { return {}; }
+  void unhandled_exception() noexcept { exception = std::current_exception(); }
+  void rethrow_if_failed() const {
+    if (exception) std::rethrow_exception(exception);
+  }
 
   // The awaiter's half: run the task now; suspend only if it did not finish.
   bool start_from(std::coroutine_handle<> task, std::coroutine_handle<> awaiting) {
@@ -62,23 +67,36 @@ struct PromiseBase {
     task.resume();
     return !handed_over.exchange(true, std::memory_order_acq_rel);  // false: finished, go on now
   }
-  FinalAwaiter final_suspend() noexcept { return {}; }
-  void unhandled_exception() noexcept { exception = std::current_exception(); }
+};
+
+// A task's promise: where its value waits for the awaiter (none for Task<void>).
+template <typename T>
+struct Promise : PromiseBase {
+  std::optional<T> value;
+  Task<T> get_return_object();
+  template <typename U>
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
+  T take() {
+    rethrow_if_failed();
+    return std::move(*value);
+  }
+};
+
+template <>
+struct Promise<void> : PromiseBase {
+  Task<void> get_return_object();
+  void return_void() noexcept {}
+  void take() const { rethrow_if_failed(); }
 };
 
 }  // namespace detail
 
-template <typename T = void>
+template <typename T>
 class [[nodiscard]] Task {
  public:
-  struct promise_type : detail::PromiseBase {
-    std::optional<T> value;
-    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
-    template <typename U>
-    void return_value(U&& v) {
-      value.emplace(std::forward<U>(v));
-    }
-  };
+  using promise_type = detail::Promise<T>;
 
   Task(Task&& other) noexcept : frame_(std::exchange(other.frame_, {})) {}
   Task& operator=(Task&& other) noexcept {
@@ -97,67 +115,32 @@ class [[nodiscard]] Task {
     struct Awaiter {
       std::coroutine_handle<promise_type> task;
       bool await_ready() noexcept { return !task || task.done(); }
+      // Runs the task now; suspends only if the task did (false: it finished, go on at once).
       bool await_suspend(std::coroutine_handle<> awaiting) {
         return task.promise().start_from(task, awaiting);
       }
-      T await_resume() {
-        if (task.promise().exception) std::rethrow_exception(task.promise().exception);
-        return std::move(*task.promise().value);
-      }
+      T await_resume() { return task.promise().take(); }  // the value, or the task's exception
     };
     return Awaiter{frame_};
   }
   // [/snippet task-awaiter]
 
   bool done() const noexcept { return !frame_ || frame_.done(); }
-  // For the Loop: the frame itself (release() hands ownership over).
-  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(frame_, {}); }
 
  private:
+  friend promise_type;
   explicit Task(std::coroutine_handle<promise_type> frame) : frame_(frame) {}
   std::coroutine_handle<promise_type> frame_;
 };
 
-template <>
-class [[nodiscard]] Task<void> {
- public:
-  struct promise_type : detail::PromiseBase {
-    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
-    void return_void() noexcept {}
-  };
-
-  Task(Task&& other) noexcept : frame_(std::exchange(other.frame_, {})) {}
-  Task& operator=(Task&& other) noexcept {
-    if (this != &other) {
-      if (frame_) frame_.destroy();
-      frame_ = std::exchange(other.frame_, {});
-    }
-    return *this;
-  }
-  ~Task() {
-    if (frame_) frame_.destroy();
-  }
-
-  auto operator co_await() && noexcept {
-    struct Awaiter {
-      std::coroutine_handle<promise_type> task;
-      bool await_ready() noexcept { return !task || task.done(); }
-      bool await_suspend(std::coroutine_handle<> awaiting) {
-        return task.promise().start_from(task, awaiting);
-      }
-      void await_resume() {
-        if (task.promise().exception) std::rethrow_exception(task.promise().exception);
-      }
-    };
-    return Awaiter{frame_};
-  }
-
-  bool done() const noexcept { return !frame_ || frame_.done(); }
-  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(frame_, {}); }
-
- private:
-  explicit Task(std::coroutine_handle<promise_type> frame) : frame_(frame) {}
-  std::coroutine_handle<promise_type> frame_;
-};
+namespace detail {
+template <typename T>
+Task<T> Promise<T>::get_return_object() {
+  return Task<T>(std::coroutine_handle<Promise<T>>::from_promise(*this));
+}
+inline Task<void> Promise<void>::get_return_object() {
+  return Task<void>(std::coroutine_handle<Promise<void>>::from_promise(*this));
+}
+}  // namespace detail
 
 }  // namespace evq::coro
