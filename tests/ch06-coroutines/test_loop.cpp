@@ -169,7 +169,7 @@ TEST_CASE("cancel reaches a pending read: it completes aborted, once, and its bu
   }
 }
 
-TEST_CASE("read_for: no data within the limit is an aborted read; data in time is a normal one") {
+TEST_CASE("read_for: no data within the limit is an aborted read, and data in time is a normal one") {
   for (const std::string& name : usable()) {
     INFO("backend " << name);
     auto queue = open_queue(name);
