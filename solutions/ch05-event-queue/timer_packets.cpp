@@ -23,8 +23,10 @@ struct TimerPackets::State {
         continue;
       }
       auto first = by_deadline.begin();
-      if (Clock::now() < first->first.first) {
-        changed.wait_until(lock, first->first.first);  // woken early by schedule/cancel/stop
+      if (const Clock::time_point due = first->first.first; Clock::now() < due) {
+        // A copy, not a reference into the map: wait_until reads it again after waking, and while
+        // we waited (the lock released) cancel() may have erased that very timer.
+        changed.wait_until(lock, due);  // woken early by schedule/cancel/stop
         continue;
       }
       Packet packet = first->second;
