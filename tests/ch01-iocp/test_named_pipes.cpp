@@ -4,6 +4,7 @@
 
 #include <array>
 #include <string>
+#include <utility>
 
 #include "evq/iocp/completion_port.hpp"
 #include "evq/iocp/overlapped_io.hpp"
@@ -24,6 +25,20 @@ evq::iocp::GetResult next_packet(CompletionPort& port) {
   evq::iocp::GetResult r = port.get(evq::test::kDeadline);
   REQUIRE_MESSAGE(r.has_packet(), std::string(evq::iocp::to_string(r.status)), " ", r.error.message());
   return r;
+}
+
+// A server instance and its client, both associated with `port` (keys kServer and kClient), the
+// server's ConnectNamedPipe packet already taken.
+std::pair<evq::UniqueHandle, evq::UniqueHandle> connected_pipe(CompletionPort& port) {
+  const std::wstring name = evq::iocp::unique_pipe_name();
+  evq::UniqueHandle server = evq::iocp::create_pipe_server(name);
+  port.associate(server.get(), kServer);
+  OVERLAPPED connect_op{};
+  REQUIRE(evq::iocp::start_connect_named_pipe(server.get(), connect_op).state == PipeConnect::pending);
+  evq::UniqueHandle client = evq::iocp::open_pipe_client(name);
+  port.associate(client.get(), kClient);
+  REQUIRE(next_packet(port).packet.overlapped == &connect_op);
+  return {std::move(server), std::move(client)};
 }
 
 }  // namespace
@@ -79,14 +94,7 @@ TEST_CASE("the same wait spelled DeviceIoControl(FSCTL_PIPE_LISTEN) completes th
 
 TEST_CASE("ReadFile and WriteFile on a pipe's two ends complete through one port, a message each") {
   CompletionPort port(1);
-  const std::wstring name = evq::iocp::unique_pipe_name();
-  evq::UniqueHandle server = evq::iocp::create_pipe_server(name);
-  port.associate(server.get(), kServer);
-  OVERLAPPED connect_op{};
-  REQUIRE(evq::iocp::start_connect_named_pipe(server.get(), connect_op).state == PipeConnect::pending);
-  evq::UniqueHandle client = evq::iocp::open_pipe_client(name);
-  port.associate(client.get(), kClient);
-  REQUIRE(next_packet(port).packet.overlapped == &connect_op);
+  auto [server, client] = connected_pipe(port);
 
   // The server reads first (pending: nothing written yet), then the client writes two messages.
   std::array<char, 64> buffer{};
@@ -124,14 +132,7 @@ TEST_CASE("ReadFile and WriteFile on a pipe's two ends complete through one port
 
 TEST_CASE("TransactNamedPipe writes a request and completes with the reply") {
   CompletionPort port(1);
-  const std::wstring name = evq::iocp::unique_pipe_name();
-  evq::UniqueHandle server = evq::iocp::create_pipe_server(name);
-  port.associate(server.get(), kServer);
-  OVERLAPPED connect_op{};
-  REQUIRE(evq::iocp::start_connect_named_pipe(server.get(), connect_op).state == PipeConnect::pending);
-  evq::UniqueHandle client = evq::iocp::open_pipe_client(name);
-  port.associate(client.get(), kClient);
-  REQUIRE(next_packet(port).packet.overlapped == &connect_op);
+  auto [server, client] = connected_pipe(port);
 
   // The client's transaction: the request goes out now, the packet waits for the reply.
   const std::string request = "what time is it?";
