@@ -92,7 +92,11 @@ bench::LoadResult run_server(const std::string& server, const Settings& s) {
     body();
   });
   bench::CpuMeter cpu{CLOCK_THREAD_CPUTIME_ID, started.get_future().get()};
-  if (::pthread_getcpuclockid(thread.native_handle(), &cpu.server_clock) != 0) cpu.server_tid = 0;
+  if (::pthread_getcpuclockid(thread.native_handle(), &cpu.server_clock) != 0) {
+    // No clock of the server's: say "unknown" (an invalid clock reads as -1), never the load's own.
+    cpu.server_clock = static_cast<clockid_t>(-1);
+    cpu.server_tid = 0;
+  }
   const auto warmup = std::chrono::duration<double>(s.warmup);
   const auto seconds = std::chrono::duration<double>(s.seconds);
   bench::LoadResult r;
