@@ -74,6 +74,8 @@ class PortIo::Pump {
   std::unordered_map<completion::UserData, Operation> ops_;
   std::map<NativeSocket, std::size_t> in_flight_;
   std::map<NativeSocket, OwnedSocket> closing_;
+  // Pump thread only: where each pending connect goes (a backend may read it after the call).
+  std::unordered_map<completion::UserData, std::unique_ptr<completion::Endpoint>> connecting_;
 
  private:
   void run();
@@ -110,6 +112,7 @@ void PortIo::Pump::deliver(Completion& c) {
   if (it == ops_.end()) return;
   Operation op = it->second;
   ops_.erase(it);
+  connecting_.erase(c.user_data);
   if (--in_flight_[op.sock] == 0) {
     in_flight_.erase(op.sock);
     closing_.erase(op.sock);  // a socket waiting to be closed has no operation left: close it now
@@ -143,7 +146,13 @@ void PortIo::Pump::run() {
     std::size_t n = queue_->wait(batch, std::chrono::milliseconds(50));
     for (std::size_t i = 0; i < n; ++i) deliver(batch[i]);
   }
-  for (auto& [sock, key] : keys_) queue_->detach(sock);
+  for (auto& [sock, key] : keys_) {
+    try {
+      queue_->detach(sock);
+    } catch (const std::exception&) {
+      // The caller closed it without close(): nothing is left to detach, and nothing to lose.
+    }
+  }
   keys_.clear();
   closing_.clear();
 }
@@ -176,6 +185,14 @@ void PortIo::write(NativeSocket sock, std::span<const std::byte> buffer, std::ui
 void PortIo::accept(NativeSocket listener, std::uint64_t user) {
   pump_->submit(
       [p = pump_.get(), listener, user] { p->queue_->accept(listener, p->remember(listener, user)); });
+}
+
+void PortIo::connect(NativeSocket sock, const completion::Endpoint& to, std::uint64_t user) {
+  pump_->submit([p = pump_.get(), sock, to, user] {
+    completion::UserData id = p->remember(sock, user);
+    auto& kept = p->connecting_[id] = std::make_unique<completion::Endpoint>(to);
+    p->queue_->connect(sock, *kept, id);
+  });
 }
 
 OwnedSocket PortIo::take_accepted(std::uint64_t user) {

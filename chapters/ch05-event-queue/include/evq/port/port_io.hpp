@@ -51,6 +51,8 @@ class PortIo {
   // The accepted socket is kept for the packet's receiver: take it with take_accepted(user).
   void accept(NativeSocket listener, std::uint64_t user);
   OwnedSocket take_accepted(std::uint64_t user);
+  // ConnectEx: `sock` (associated) connects to `to`; the packet says whether it did.
+  void connect(NativeSocket sock, const completion::Endpoint& to, std::uint64_t user);
 
   // Pending operations of `sock` complete with operation_canceled (CancelIoEx).
   void cancel(NativeSocket sock);

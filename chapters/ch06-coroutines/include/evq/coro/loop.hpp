@@ -26,24 +26,12 @@
 #include <vector>
 
 #include "evq/completion/queue.hpp"
+#include "evq/coro/io_result.hpp"
 #include "evq/coro/task.hpp"
 
 namespace evq::coro {
 
 using completion::NativeSocket;
-
-// What an awaited read or write gives back: the bytes moved, and the error if it failed
-// (completion::is_aborted(error) after a cancel or a timeout).
-struct IoResult {
-  std::size_t bytes = 0;
-  std::error_code error;
-  bool end_of_stream() const { return !error && bytes == 0; }
-};
-
-struct AcceptResult {
-  completion::OwnedSocket socket;
-  std::error_code error;
-};
 
 class Loop {
   struct IoOp;

@@ -1,0 +1,261 @@
+#include "evq/coro/pool.hpp"
+
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+namespace evq::coro {
+
+using Clock = std::chrono::steady_clock;
+
+// The timer thread: sleepers are resumed through the port at their deadline (a kResume packet, so
+// a pool thread resumes them, under the cap like any completion), and read_for's deadlines cancel
+// their socket's operations. One mutex orders a deadline against the read it guards (see arm()).
+class Pool::Timers {
+ public:
+  explicit Timers(Pool& pool) : pool_(pool), thread_([this] { run(); }) {}
+  ~Timers() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+  void add_sleep(Clock::time_point due, std::coroutine_handle<> waiter) {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t id = next_id_++;
+    entries_.emplace(Key{due, id}, Entry{waiter, {}});
+    wake_.notify_one();
+  }
+
+  // Registers a deadline that cancels `sock`, writes its id to `id_out`, then issues the guarded
+  // operation, all under the lock: the deadline cannot fire (and cancel) before the operation is
+  // issued, so a cancel never misses the read it was meant for. Nothing is touched after `issue`:
+  // by then the operation may have completed and its frame moved on, on another thread.
+  template <typename Issue>
+  void arm(Clock::time_point due, NativeSocket sock, std::uint64_t& id_out, Issue issue) {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t id = next_id_++;
+    id_out = id;
+    entries_.emplace(Key{due, id}, Entry{{}, sock});
+    armed_.emplace(id, due);
+    wake_.notify_one();
+    issue();
+  }
+
+  // The guarded operation completed first: its deadline is dropped.
+  void disarm(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = armed_.find(id);
+    if (it == armed_.end()) return;  // it fired already (the cancel found nothing, or won)
+    entries_.erase(Key{it->second, id});
+    armed_.erase(it);
+  }
+
+ private:
+  using Key = std::pair<Clock::time_point, std::uint64_t>;  // ids break ties: deadline order, then FIFO
+  struct Entry {
+    std::coroutine_handle<> waiter;  // sleep_for
+    NativeSocket cancel_sock{};      // read_for
+  };
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (entries_.empty()) {
+        wake_.wait(lock);
+        continue;
+      }
+      const Clock::time_point due = entries_.begin()->first.first;  // a copy: erase() may come
+      if (Clock::now() < due) {
+        wake_.wait_until(lock, due);
+        continue;
+      }
+      auto [key, entry] = *entries_.begin();
+      entries_.erase(entries_.begin());
+      if (entry.waiter) {
+        pool_.port_.post(kResume, 0, reinterpret_cast<std::uint64_t>(entry.waiter.address()));
+      } else {
+        armed_.erase(key.second);
+        pool_.io_.cancel(entry.cancel_sock);  // still under the lock: see arm()
+      }
+    }
+  }
+
+  Pool& pool_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<Key, Entry> entries_;
+  std::unordered_map<std::uint64_t, Clock::time_point> armed_;  // read_for deadlines not fired
+  std::uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// [snippet pool-spawn]
+// The coroutine that owns a spawned task (co_spawn's detached start): it moves to a pool thread,
+// awaits the task, hands an escaping exception to the sink, and frees its own frame at the end.
+struct Pool::Detached {
+  struct promise_type {
+    Detached get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }  // own() catches everything
+  };
+};
+
+Pool::Detached Pool::own(Pool& pool, Task<void> task, ErrorSink sink) {
+  co_await pool.hop();  // from here on, a pool thread runs it
+  std::exception_ptr error;
+  try {
+    co_await std::move(task);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  task_finished(pool, error, sink);
+}
+
+void Pool::spawn(Task<void> task, ErrorSink on_error) {
+  live_.fetch_add(1);  // before it can possibly finish, so that join() cannot miss it
+  own(*this, std::move(task), std::move(on_error));
+}
+// [/snippet pool-spawn]
+
+void Pool::task_finished(Pool& pool, std::exception_ptr error, const ErrorSink& sink) {
+  if (error && sink) {
+    try {
+      sink(error);
+      error = nullptr;  // handled
+    } catch (...) {
+      error = std::current_exception();  // a sink that throws: join() rethrows that
+    }
+  }
+  std::lock_guard lock(pool.mutex_);
+  if (error && !pool.first_error_) pool.first_error_ = error;
+  pool.live_.fetch_sub(1);
+  pool.all_done_.notify_all();
+}
+
+Pool::Pool(Options options)
+    : port_(options.concurrency),
+      io_(port_, options.backend),
+      timers_(std::make_unique<Timers>(*this)),
+      workers_(std::make_unique<port::ThreadPool>(
+          port_, [this](const port::Packet& p) { handle(p); }, options.threads, "coro")) {}
+
+Pool::~Pool() {
+  workers_->stop();  // closes the port and joins the threads: no coroutine runs after this
+  timers_.reset();
+  if (const std::size_t left = live_.load(); left > 0)
+    std::fprintf(stderr, "coro::Pool: destroyed with %zu task(s) unfinished; their frames are kept\n", left);
+  // io_ goes next: it cancels what is still pending and drops the completions (the port is closed).
+  // The frames of unfinished tasks stay allocated, so no buffer they lent is freed under the kernel.
+}
+
+void Pool::join() {
+  std::unique_lock lock(mutex_);
+  all_done_.wait(lock, [this] { return live_.load() == 0; });
+  if (first_error_) std::rethrow_exception(std::exchange(first_error_, nullptr));
+}
+
+void Pool::associate(NativeSocket sock) {
+  io_.associate(sock, kIo);
+}
+void Pool::close(OwnedSocket sock) {
+  io_.close(std::move(sock));
+}
+void Pool::cancel(NativeSocket sock) {
+  io_.cancel(sock);
+}
+
+// [snippet pool-handle]
+// Every packet comes here, on whichever pool thread the port released for it.
+void Pool::handle(const port::Packet& packet) {
+  if (packet.key == kResume) {  // hop(), sleep_for, spawn: resume that coroutine here
+    std::coroutine_handle<>::from_address(reinterpret_cast<void*>(packet.user)).resume();
+    return;
+  }
+  auto* op = reinterpret_cast<IoOp*>(packet.user);  // the awaiter in the suspended frame
+  op->bytes = packet.bytes;
+  op->error = packet.error;
+  if (op->timer) timers_->disarm(op->timer);  // read_for: the data beat the deadline
+  if (op->is_accept && !packet.error) {
+    op->accepted = io_.take_accepted(packet.user);
+    if (op->accepted) associate(op->accepted.get());  // queued before anything the coroutine does
+  }
+  op->waiter.resume();  // runs the coroutine on this thread until its next co_await
+}
+// [/snippet pool-handle]
+
+// [snippet pool-op-suspend]
+void Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  op.waiter = waiter;
+  op.is_accept = kind == kAccept;
+  const auto user = reinterpret_cast<std::uint64_t>(&op);
+  // Once issued, the operation may complete, and the coroutine resume on another pool thread,
+  // before this function returns: nothing below the issuing call may touch `this`.
+  port::PortIo& io = pool.io_;
+  auto issue = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user] {
+    switch (kind) {
+      case kRead:
+        return io.read(sock, buffer, user);
+      case kWrite:
+        return io.write(sock, out, user);
+      case kAccept:
+        return io.accept(sock, user);
+      case kConnect:
+        return io.connect(sock, to, user);  // PortIo copies `to` before the call returns
+    }
+  };
+  if (limit)
+    pool.timers_->arm(Clock::now() + *limit, sock, op.timer, issue);
+  else
+    issue();
+}
+// [/snippet pool-op-suspend]
+
+void Pool::SleepAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  pool.timers_->add_sleep(due, waiter);
+}
+
+void Pool::HopAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  if (!pool.port_.post(kResume, 0, reinterpret_cast<std::uint64_t>(waiter.address())))
+    throw std::logic_error("coro::Pool: hop() after the pool was stopped");
+}
+
+Pool::OpAwaiter Pool::read(NativeSocket sock, std::span<std::byte> buffer) {
+  return OpAwaiter{OpAwaiter::kRead, *this, sock, buffer};
+}
+Pool::OpAwaiter Pool::read_for(NativeSocket sock, std::span<std::byte> buffer,
+                               std::chrono::milliseconds limit) {
+  OpAwaiter a{OpAwaiter::kRead, *this, sock, buffer};
+  a.limit = limit;
+  return a;
+}
+Pool::OpAwaiter Pool::write(NativeSocket sock, std::span<const std::byte> buffer) {
+  OpAwaiter a{OpAwaiter::kWrite, *this, sock};
+  a.out = buffer;
+  return a;
+}
+Pool::OpAwaiter Pool::connect(NativeSocket sock, const completion::Endpoint& to) {
+  OpAwaiter a{OpAwaiter::kConnect, *this, sock};
+  a.to = to;
+  return a;
+}
+Pool::AcceptAwaiter Pool::accept_one(NativeSocket listener) {
+  return AcceptAwaiter{OpAwaiter{OpAwaiter::kAccept, *this, listener}};
+}
+Pool::SleepAwaiter Pool::sleep_for(std::chrono::milliseconds d) {
+  return SleepAwaiter{*this, Clock::now() + d};
+}
+Pool::HopAwaiter Pool::hop() {
+  return HopAwaiter{*this};
+}
+
+}  // namespace evq::coro
