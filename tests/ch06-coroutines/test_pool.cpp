@@ -133,6 +133,12 @@ Task<void> reader(Pool& pool, NativeSocket s, std::string& buffer, std::atomic<i
   resumed.fetch_add(1);
 }
 
+// Reads three times in `scope`; keeps what each read said.
+Task<void> read_thrice_in(Pool& pool, CancelScope& scope, NativeSocket s, std::string& buffer,
+                          std::vector<IoResult>& results) {
+  for (int i = 0; i < 3; ++i) results.push_back(co_await pool.read(s, bytes_of(buffer)).in(scope));
+}
+
 Task<IoResult> guarded(Pool& pool, NativeSocket s, std::chrono::milliseconds limit) {
   std::string buffer(64, '\0');
   co_return co_await pool.read_for(s, bytes_of(buffer), limit);
@@ -241,6 +247,30 @@ TEST_CASE("cancel reaches a pending read on the pool: it completes aborted, once
     CHECK(resumed == 1);
     CHECK_MESSAGE(is_aborted(seen.error), "got: " << seen.error.message());
     loopback::send_all(pair.client.get(), "too late");  // the read is over: this must not land
+    std::this_thread::sleep_for(20ms);
+    CHECK(buffer == canary);
+    pool.close(std::move(pair.server));
+  }
+}
+
+TEST_CASE("a cancelled scope aborts the read pending in it, and at once every read issued in it later") {
+  for (const std::string& name : usable()) {
+    INFO("backend " << name);
+    Pool pool(Pool::Options{2, 4, name});
+    loopback::Pair pair = loopback::connected_pair();
+    pool.associate(pair.server.get());
+    CancelScope scope(pool);
+    const std::string canary(32, '#');
+    std::string buffer = canary;
+    std::vector<IoResult> results;
+    pool.spawn(read_thrice_in(pool, scope, pair.server.get(), buffer, results));
+    std::this_thread::sleep_for(20ms);  // the first read is (most likely) pending by now; if not,
+    scope.cancel();                     // it is never issued: the result is the same either way
+    pool.join();
+    REQUIRE(results.size() == 3);
+    for (const IoResult& r : results) CHECK_MESSAGE(is_aborted(r.error), "got: " << r.error.message());
+    CHECK(scope.cancelled());
+    loopback::send_all(pair.client.get(), "too late");
     std::this_thread::sleep_for(20ms);
     CHECK(buffer == canary);
     pool.close(std::move(pair.server));

@@ -185,6 +185,10 @@ void Pool::handle(const port::Packet& packet) {
   op->bytes = packet.bytes;
   op->error = packet.error;
   if (op->timer) timers_->disarm(op->timer);  // read_for: the data beat the deadline
+  if (op->scope) {
+    std::lock_guard lock(op->scope->mutex_);
+    if (--op->scope->pending_[op->sock] == 0) op->scope->pending_.erase(op->sock);
+  }
   if (op->is_accept && !packet.error) {
     op->accepted = io_.take_accepted(packet.user);
     if (op->accepted) associate(op->accepted.get());  // queued before anything the coroutine does
@@ -194,14 +198,32 @@ void Pool::handle(const port::Packet& packet) {
 // [/snippet pool-handle]
 
 // [snippet pool-op-suspend]
-void Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+bool Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
   op.waiter = waiter;
   op.is_accept = kind == kAccept;
+  op.sock = sock;
+  if (!op.scope) {
+    issue();
+    return true;
+  }
+  // In a scope: check and issue under its lock, so that cancel() either comes first (and this
+  // operation never starts) or finds it pending (and cancels it). There is no third case.
+  std::lock_guard lock(op.scope->mutex_);
+  if (op.scope->cancelled_) {
+    op.error = completion::operation_aborted();
+    return false;  // not suspended: await_resume() reports the abort at once
+  }
+  ++op.scope->pending_[sock];
+  issue();
+  return true;
+}
+
+void Pool::OpAwaiter::issue() {
   const auto user = reinterpret_cast<std::uint64_t>(&op);
   // Once issued, the operation may complete, and the coroutine resume on another pool thread,
-  // before this function returns: nothing below the issuing call may touch `this`.
+  // before this function returns: nothing after the issuing call may touch `this`.
   port::PortIo& io = pool.io_;
-  auto issue = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user] {
+  auto start = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user] {
     switch (kind) {
       case kRead:
         return io.read(sock, buffer, user);
@@ -214,11 +236,23 @@ void Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
     }
   };
   if (limit)
-    pool.timers_->arm(Clock::now() + *limit, sock, op.timer, issue);
+    pool.timers_->arm(Clock::now() + *limit, sock, op.timer, start);
   else
-    issue();
+    start();
 }
 // [/snippet pool-op-suspend]
+
+void CancelScope::cancel() {
+  std::lock_guard lock(mutex_);
+  if (cancelled_) return;
+  cancelled_ = true;
+  for (const auto& [sock, count] : pending_) pool_.cancel(sock);  // ch04's cancel, through the pump
+}
+
+bool CancelScope::cancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
 
 void Pool::SleepAwaiter::await_suspend(std::coroutine_handle<> waiter) {
   pool.timers_->add_sleep(due, waiter);

@@ -29,12 +29,14 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "evq/completion/completion.hpp"
 #include "evq/completion/socket.hpp"
 #include "evq/coro/io_result.hpp"
 #include "evq/coro/task.hpp"
@@ -46,6 +48,29 @@ namespace evq::coro {
 
 using completion::NativeSocket;
 using completion::OwnedSocket;
+
+class Pool;
+
+// A group of operations that one call cancels: every operation issued in the scope
+// (co_await pool.read(s, buf).in(scope)) that is pending when cancel() runs completes aborted, and
+// every one issued after it completes aborted at once, without being issued. A server's stop() is
+// one call on its scope, and it cannot miss a read that a coroutine was just about to issue: the
+// check of the flag and the issuing happen under the scope's lock (Pool::OpAwaiter::await_suspend).
+class CancelScope {
+ public:
+  explicit CancelScope(Pool& pool) : pool_(pool) {}
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+  void cancel();  // thread-safe, idempotent
+  bool cancelled() const;
+
+ private:
+  friend class Pool;
+  Pool& pool_;
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  std::map<NativeSocket, std::size_t> pending_;  // sockets with operations in flight in the scope
+};
 
 class Pool {
  public:
@@ -112,6 +137,8 @@ class Pool {
     OwnedSocket accepted;     // accept: the new socket, already associated
     std::uint64_t timer = 0;  // read_for: the timer that cancels it (0: none)
     bool is_accept = false;
+    CancelScope* scope = nullptr;  // .in(scope): told when the operation completes
+    NativeSocket sock{};
   };
   struct [[nodiscard]] OpAwaiter {
     enum Kind { kRead, kWrite, kAccept, kConnect } kind;
@@ -123,14 +150,26 @@ class Pool {
     std::optional<std::chrono::milliseconds> limit{};
     IoOp op{};
 
+    // co_await pool.read(s, buf).in(scope): the operation belongs to `scope` (see CancelScope).
+    OpAwaiter in(CancelScope& scope) && {
+      op.scope = &scope;
+      return std::move(*this);
+    }
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> waiter);
+    bool await_suspend(std::coroutine_handle<> waiter);  // false: the scope was cancelled already
     IoResult await_resume() const { return IoResult{op.bytes, op.error}; }
+
+   private:
+    void issue();
   };
   struct [[nodiscard]] AcceptAwaiter {
     OpAwaiter inner;
+    AcceptAwaiter in(CancelScope& scope) && {
+      inner.op.scope = &scope;
+      return std::move(*this);
+    }
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> waiter) { inner.await_suspend(waiter); }
+    bool await_suspend(std::coroutine_handle<> waiter) { return inner.await_suspend(waiter); }
     AcceptResult await_resume() { return {std::move(inner.op.accepted), inner.op.error}; }
   };
   struct [[nodiscard]] SleepAwaiter {
@@ -148,6 +187,7 @@ class Pool {
   };
 
  private:
+  friend class CancelScope;
   class Timers;
   struct Detached;
   static Detached own(Pool& pool, Task<void> task, ErrorSink sink);
