@@ -1,5 +1,6 @@
 // The Loop on every usable ch04 backend: reads and writes as straight-line code, accept and
-// connect, timers, cancellation reaching a pending read, and a read guarded by a timeout.
+// connect, timers, cancellation reaching a pending read, a read guarded by a timeout, and waking one
+// coroutine from another (yield, resume_soon).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -207,4 +208,48 @@ TEST_CASE("an exception that escapes a spawned task is not lost: run() rethrows 
   loop.spawn(throws_after_a_sleep(loop));
   CHECK_THROWS_WITH_AS(loop.run(), "from a spawned task", std::runtime_error);
   CHECK(loop.live_tasks() == 0);
+}
+
+namespace {
+Task<void> take_turns(Loop& loop, char mark, std::string& order) {
+  for (int i = 0; i < 3; ++i) {
+    order += mark;
+    co_await loop.yield();
+  }
+}
+
+// Suspends until someone calls resume_soon() with its handle.
+struct Parked {
+  std::coroutine_handle<>* slot;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> self) { *slot = self; }
+  void await_resume() const noexcept {}
+};
+
+Task<void> parked(std::coroutine_handle<>* slot, std::string& order) {
+  co_await Parked{slot};
+  order += 'r';  // resumed
+}
+
+Task<void> waker(Loop& loop, std::coroutine_handle<>* slot, std::string& order) {
+  loop.resume_soon(*slot);
+  order += 'w';  // still in the waker: the parked one has not run yet
+  co_return;
+}
+}  // namespace
+
+TEST_CASE("yield() takes turns in order, and resume_soon() wakes a coroutine on the next turn, not nested") {
+  auto queue = open_queue(default_backend());
+  Loop loop(*queue);
+  std::string turns;
+  loop.spawn(take_turns(loop, 'a', turns));
+  loop.spawn(take_turns(loop, 'b', turns));
+  loop.run();
+  CHECK(turns == "ababab");
+  std::coroutine_handle<> slot;
+  std::string order;
+  loop.spawn(parked(&slot, order));
+  loop.spawn(waker(loop, &slot, order));
+  loop.run();
+  CHECK(order == "wr");
 }

@@ -94,10 +94,18 @@ void Loop::run_once() {
     disarmed_.erase(timers_.top().id);
     timers_.pop();
   }
-  if (in_flight_ == 0 && timers_.empty() && !stop_fn_)
+  if (!ready_.empty()) {  // resume_soon(): those first, in the order they were asked for
+    std::deque<std::coroutine_handle<>> now;
+    now.swap(ready_);  // what they ask for in turn waits for the next turn: I/O is not starved
+    for (std::coroutine_handle<> h : now) h.resume();
+    if (live_ == 0) return;
+  }
+  if (ready_.empty() && in_flight_ == 0 && timers_.empty() && !stop_fn_)
     throw std::logic_error("coro::Loop: tasks are suspended, but no operation or timer can ever resume them");
   std::optional<std::chrono::milliseconds> timeout;  // none: only completions can wake us
-  if (!timers_.empty())
+  if (!ready_.empty())
+    timeout = std::chrono::milliseconds(0);  // someone is ready: only look
+  else if (!timers_.empty())
     timeout = std::max(std::chrono::milliseconds(0),
                        std::chrono::ceil<std::chrono::milliseconds>(timers_.top().due - Clock::now()));
   std::array<completion::Completion, 64> done;
@@ -155,6 +163,10 @@ Loop::OpAwaiter Loop::connect(NativeSocket sock, const completion::Endpoint& to)
   a.to = &to;
   return a;
 }
+Loop::YieldAwaiter Loop::yield() {
+  return YieldAwaiter{*this};
+}
+
 Loop::SleepAwaiter Loop::sleep_for(std::chrono::milliseconds d) {
   return SleepAwaiter{*this, Clock::now() + d};
 }

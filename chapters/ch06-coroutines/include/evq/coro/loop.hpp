@@ -17,6 +17,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <optional>
 #include <queue>
@@ -70,6 +71,13 @@ class Loop {
 
   struct [[nodiscard]] SleepAwaiter;
   SleepAwaiter sleep_for(std::chrono::milliseconds d);
+
+  // Resumes `waiter` from the loop itself, on its next turn, not from inside the caller's call
+  // stack: how one coroutine wakes another (a channel handing over a value, the last child of a
+  // when_any waking its parent) without the two running nested, one frame on top of the other.
+  void resume_soon(std::coroutine_handle<> waiter) { ready_.push_back(waiter); }
+  struct [[nodiscard]] YieldAwaiter;
+  YieldAwaiter yield();  // co_await loop.yield(): let the others run, go on at the next turn
 
   // ch04's cancel: every pending operation of `sock` completes with operation_aborted, exactly once.
   void cancel(NativeSocket sock) { queue_.cancel(sock); }
@@ -128,6 +136,12 @@ class Loop {
     void await_suspend(std::coroutine_handle<> waiter) { loop.add_timer(due, waiter, {}); }
     void await_resume() const noexcept {}
   };
+  struct [[nodiscard]] YieldAwaiter {
+    Loop& loop;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> waiter) { loop.resume_soon(waiter); }
+    void await_resume() const noexcept {}
+  };
   // co_await loop.accept_one(listener) gives the socket as well as the error.
   struct [[nodiscard]] AcceptAwaiter {
     OpAwaiter inner;
@@ -150,7 +164,8 @@ class Loop {
   std::set<std::uint64_t> disarmed_;       // ... whose read completed first: dropped when they come up
   std::exception_ptr first_error_;
 
-  std::set<void*> frames_;  // the owning frames of spawned tasks not finished
+  std::set<void*> frames_;                     // the owning frames of spawned tasks not finished
+  std::deque<std::coroutine_handle<>> ready_;  // resume_soon(): run at the start of the next turn
   void (*stop_fn_)(void*) = nullptr;
   void* stop_context_ = nullptr;
   bool stop_requested_ = false;
