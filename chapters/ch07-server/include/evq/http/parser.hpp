@@ -54,6 +54,8 @@ class RequestParser {
   // then, the idle timeout otherwise.
   bool mid_request() const { return buffered() > 0 || state_ != State::head; }
   std::size_t buffered() const { return buffer_.size() - start_; }
+  // Whether the head is in and the body is still coming.
+  bool in_body() const { return state_ != State::head; }
 
  private:
   enum class State { head, body_length, chunk_size, chunk_data, chunk_end, trailers };

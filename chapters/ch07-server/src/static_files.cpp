@@ -1,0 +1,157 @@
+#include "evq/http/static_files.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+namespace evq::http {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::uintmax_t kMaxCachedFile = 1024 * 1024;
+constexpr std::size_t kMaxCacheBytes = 64 * 1024 * 1024;
+constexpr auto kRecheck = std::chrono::seconds(1);
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether `inside` is `root` or below it, component by component (not by string prefix:
+// "/srv/www2" is not inside "/srv/www").
+bool is_within(const fs::path& root, const fs::path& inside) {
+  auto r = root.begin(), i = inside.begin();
+  for (; r != root.end(); ++r, ++i)
+    if (i == inside.end() || *r != *i) return false;
+  return true;
+}
+
+std::shared_ptr<const std::string> read_whole(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return nullptr;
+  auto body =
+      std::make_shared<std::string>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return in.bad() ? nullptr : body;
+}
+}  // namespace
+
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;  // a '%' needs two hex digits after it
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    if (c == '\0') return false;
+    out += c;
+  }
+  return true;
+}
+
+std::string_view content_type_for(const fs::path& file) {
+  const std::string ext = file.extension().string();
+  if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  if (ext == ".css") return "text/css";
+  if (ext == ".js") return "text/javascript";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".ico") return "image/x-icon";
+  return "application/octet-stream";
+}
+
+StaticFiles::StaticFiles(const fs::path& root) {
+  std::error_code ec;
+  root_ = fs::canonical(root, ec);
+  if (ec || !fs::is_directory(root_, ec))
+    throw std::invalid_argument("StaticFiles: '" + root.string() + "' is not a directory");
+}
+
+// [snippet static-find]
+StaticFiles::Found StaticFiles::find(std::string_view target) const {
+  Found f;
+  std::string path;
+  if (!percent_decode(target.substr(0, target.find('?')), path)) {
+    f.status = 400;
+    f.why = "a malformed %-escape or a NUL byte in the path";
+    return f;
+  }
+  fs::path relative;
+  for (std::size_t at = 0; at <= path.size();) {  // the segments between slashes
+    const std::size_t slash = std::min(path.find('/', at), path.size());
+    const std::string_view segment = std::string_view(path).substr(at, slash - at);
+    if (segment == "..") {
+      f.status = 400;
+      f.why = "a '..' segment: the path may not climb out of the root";
+      return f;
+    }
+    if (!segment.empty() && segment != ".") relative /= fs::path(std::string(segment));
+    at = slash + 1;
+  }
+  std::error_code ec;
+  fs::path file = root_ / relative;
+  if (fs::is_directory(file, ec)) file /= "index.html";
+  const fs::path real = fs::canonical(file, ec);  // every symlink resolved
+  if (ec || !is_within(root_, real) || !fs::is_regular_file(real, ec)) {
+    f.why = "no such file";  // outside the root looks the same as absent: nothing is revealed
+    return f;
+  }
+  // [/snippet static-find]
+  const std::string key = real.string();
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && now - it->second.checked < kRecheck) {
+      f.status = 200;
+      f.body = it->second.body;
+      f.content_type = content_type_for(real);
+      return f;
+    }
+  }
+  const std::uintmax_t size = fs::file_size(real, ec);
+  const fs::file_time_type mtime = fs::last_write_time(real, ec);
+  if (ec) return f;  // gone meanwhile
+  std::shared_ptr<const std::string> body;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.size == size && it->second.mtime == mtime) {
+      it->second.checked = now;  // unchanged on disk
+      body = it->second.body;
+    }
+  }
+  if (!body) {
+    body = read_whole(real);
+    if (!body) return f;
+    if (body->size() <= kMaxCachedFile) {
+      std::lock_guard lock(mutex_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) cached_bytes_ -= it->second.body->size();
+      if (cached_bytes_ + body->size() <= kMaxCacheBytes) {
+        cache_[key] = Cached{body, mtime, size, now};
+        cached_bytes_ += body->size();
+      } else if (it != cache_.end()) {
+        cache_.erase(it);
+      }
+    }
+  }
+  f.status = 200;
+  f.body = body;
+  f.content_type = content_type_for(real);
+  return f;
+}
+
+}  // namespace evq::http
