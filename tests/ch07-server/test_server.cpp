@@ -66,9 +66,10 @@ std::string get(const std::string& path, const std::string& extra = "") {
   return "GET " + path + " HTTP/1.1\r\n" + kHost + extra + "\r\n";
 }
 
-// recv(), again after EINTR. (A blocking recv with a receive timeout returns EINTR, not a restart,
-// when the thread is interrupted; here that happens without any signal: the io_uring this thread
-// created to probe the backends queues its clean-up as task work, which interrupts the wait.)
+// recv(), again after EINTR. A blocking recv with a receive timeout returns EINTR rather than
+// restarting when its thread is interrupted. Here that happened with no signal delivered (strace
+// shows none), most likely because of the io_uring this thread created to probe the backends: its
+// clean-up runs as task work, which interrupts a timed wait.
 ssize_t recv_retrying(evq::completion::NativeSocket s, char* buf, std::size_t n) {
   ssize_t got;
   do got = ::recv(s, buf, n, 0);
