@@ -154,7 +154,7 @@ TEST_CASE("bodies: Content-Length and chunked POSTs to /echo come back decoded, 
   CHECK(r.ends_with(big));
 }
 
-TEST_CASE("refused requests get their status and a body, then the connection closes; others go on") {
+TEST_CASE("refused requests get their status and a body, then the connection closes, and others go on") {
   Site site;
   ServerOptions options;
   options.limits = {4096, 1000};
