@@ -12,18 +12,6 @@
 
 namespace evq::coro::lab {
 
-const char* to_string(FirstOf::Winner w) {
-  switch (w) {
-    case FirstOf::Winner::a:
-      return "a";
-    case FirstOf::Winner::b:
-      return "b";
-    case FirstOf::Winner::none:
-      break;
-  }
-  return "none";
-}
-
 Task<FirstOf> first_of(Loop& loop, NativeSocket a, std::span<std::byte> buf_a, NativeSocket b,
                        std::span<std::byte> buf_b, std::chrono::milliseconds limit) {
   (void)loop;

@@ -3,18 +3,6 @@
 
 namespace evq::coro::lab {
 
-const char* to_string(FirstOf::Winner w) {
-  switch (w) {
-    case FirstOf::Winner::a:
-      return "a";
-    case FirstOf::Winner::b:
-      return "b";
-    case FirstOf::Winner::none:
-      break;
-  }
-  return "none";
-}
-
 namespace {
 
 // What the two reads and the waiting parent share. It lives in first_of's frame, which stays
