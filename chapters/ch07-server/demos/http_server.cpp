@@ -129,10 +129,11 @@ bool tour(const std::string& backend, const std::string& root, bool quiet) {
 }
 
 int serve(const std::string& backend, const std::string& root, bool ipv6, long long seconds,
-          const evq::http::ServerOptions& base, bool quiet) {
+          const evq::http::ServerOptions& base, evq::coro::Pool::Options shape, bool quiet) {
   evq::Narrator say(!quiet);
-  loopback::Listener listener = loopback::listen(1024, ipv6);
-  evq::coro::Pool pool(evq::coro::Pool::Options{0, 0, backend});
+  loopback::Listener listener = loopback::listen(4096, ipv6);
+  shape.backend = backend;
+  evq::coro::Pool pool(shape);
   evq::http::ServerOptions options = base;
   options.root = root;
   evq::http::HttpServer server(pool, listener.socket.get(), options);
@@ -156,6 +157,8 @@ int main(int argc, char** argv) {
   cli.option("backend", "epoll | kqueue | io_uring (or uring): the ch04 backend under the port",
              default_backend());
   cli.option("root", "the directory to serve", EVQ_CH07_WWW);
+  cli.option("threads", "pool threads (0: twice the port's concurrency)", "0");
+  cli.option("concurrency", "the port's concurrency (0: the number of CPUs)", "0");
   cli.option("idle-timeout-ms", "close a connection with no request under way after this long", "5000");
   cli.option("header-timeout-ms", "a request's head must arrive within this long of its first byte", "10000");
   evq::add_serve_options(cli);
@@ -174,6 +177,8 @@ int main(int argc, char** argv) {
   return cli.run([&] {
     if (cli.has("serve"))
       return serve(backend, cli.get("root"), cli.has("ipv6"), cli.get_int("seconds", 1, 86400), options,
+                   evq::coro::Pool::Options{static_cast<unsigned>(cli.get_int("concurrency", 0, 256)),
+                                            static_cast<unsigned>(cli.get_int("threads", 0, 1024)), ""},
                    cli.has("quiet"));
     return tour(backend, cli.get("root"), cli.has("quiet")) ? 0 : 1;
   });
