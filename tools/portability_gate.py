@@ -5,7 +5,7 @@ usage: tools/portability_gate.py [--build build/dev] [--list] [FILE ...]
 
 It takes the compile commands of a configured Linux build (compile_commands.json), keeps the files a
 macOS/BSD build also compiles (everything but the Linux-gated parts: chapter 2, the kqueue emulation's
-own sources, the epoll and io_uring backends, the hostile suite, the ch04 benchmark), and checks each
+own sources, the epoll and io_uring backends, the hostile suite, the benchmarks), and checks each
 with clang and libc++ (Apple's toolchain is clang and libc++ too, and libc++ 14 lacks std::jthread as
 Apple's does), glibc cut down to POSIX.1-2008 (with XSI), and the Linux-only names of tools/portability/poison.hpp
 poisoned. Defines that only a Linux build has (the epoll and io_uring backends) are dropped.
@@ -30,6 +30,7 @@ LINUX_ONLY = (
     "chapters/ch04-completion/demos/multishot_echo.cpp", "chapters/ch04-completion/demos/two_ways.cpp",
     "tests/ch04-completion/test_multishot_echo.cpp",
     "chapters/ch04-completion/bench/", "tests/hostile/", "chapters/ch05-event-queue/bench/",
+    "chapters/ch07-server/bench/",  # the HTTP benchmark's peers: it measures through /proc
     "appendix/event-ports/", "tests/appendix-ports/",  # an emulation over epoll, built on Linux only
 )
 LINUX_DEFINES = ("-DEVQ_COMPLETION_HAVE_EPOLL", "-DEVQ_COMPLETION_HAVE_URING", "-DFMT_SHARED")
