@@ -37,9 +37,11 @@ void HttpServer::run() {
 
 void HttpServer::stop() {
   if (stopping_.exchange(true)) return;
+  // Spawned first, so that join() in run() waits for it: were the accept and the last connection to
+  // end before it was spawned, run() could return and the pool go with this task still to run.
+  pool_.spawn(stop_after_grace());
   accept_scope_.cancel();  // no new connections
   idle_scope_.cancel();    // connections between requests close now
-  pool_.spawn(stop_after_grace());
 }
 
 // [snippet stop-after-grace]
