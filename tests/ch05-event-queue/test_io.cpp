@@ -1,6 +1,8 @@
 // Sockets associated with a port: their I/O completes into it as packets carrying the socket's
 // completion key; the echo server on the pool serves many clients and survives resetting peers.
 #include <atomic>
+#include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -95,6 +97,74 @@ TEST_CASE("a read on a socket the peer resets completes as a failed I/O packet, 
     io.close(std::move(pair.server));
   }
 }
+
+// [snippet test-try-inline]
+TEST_CASE("try_read takes what is already there, consumes nothing when nothing is, and loses no byte") {
+  for (const std::string& backend : usable_backends()) {
+    CAPTURE(backend);
+    Port port(1);
+    PortIo io(port, backend);
+    peer::Pair pair = peer::connected_pair();
+    io.associate(pair.server.get(), 3);
+    std::vector<std::byte> buffer(64);
+    CHECK_FALSE(PortIo::try_read(pair.server.get(), buffer).has_value());  // nothing sent yet
+    loopback::send_all(pair.client.get(), "abc");
+#ifdef _WIN32
+    MESSAGE("Windows: the emulation never completes a read inline; the issued read gets the data");
+    std::this_thread::sleep_for(50ms);  // (even with the bytes surely there)
+    CHECK_FALSE(PortIo::try_read(pair.server.get(), buffer).has_value());
+    std::string expected = "abc";
+#else
+    std::optional<std::uint32_t> got;
+    REQUIRE(wait_until([&] { return (got = PortIo::try_read(pair.server.get(), buffer)).has_value(); }));
+    CHECK(*got == 3);  // completed here: no packet will come for it
+    CHECK(std::string(reinterpret_cast<const char*>(buffer.data()), 3) == "abc");
+    CHECK_FALSE(PortIo::try_read(pair.server.get(), buffer).has_value());  // drained
+    loopback::send_all(pair.client.get(), "de");
+    std::string expected = "de";
+#endif
+    // The issued read after it sees exactly the bytes that were not taken inline.
+    io.read(pair.server.get(), buffer, 8);
+    evq::port::GetResult r = port.get(kDeadline);
+    REQUIRE(r.got());
+    CHECK(r.packet.user == 8);
+    REQUIRE(r.packet.bytes == expected.size());
+    CHECK(std::string(reinterpret_cast<const char*>(buffer.data()), r.packet.bytes) == expected);
+    CHECK(port.get(0ms).status == evq::port::Wait::timeout);  // and only one packet came
+    io.close(std::move(pair.server));
+  }
+}
+
+TEST_CASE("try_write sends what fits now, and write() of the rest delivers every byte in order") {
+  for (const std::string& backend : usable_backends()) {
+    CAPTURE(backend);
+    Port port(1);
+    PortIo io(port, backend);
+    peer::Pair pair = peer::connected_pair();
+    io.associate(pair.server.get(), 4);
+    // More than any loopback socket buffer holds, so that the inline part must stop short.
+    std::vector<std::byte> data(8 << 20);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 7 % 251);
+    const std::size_t sent = PortIo::try_write(pair.server.get(), data);
+#ifdef _WIN32
+    MESSAGE("Windows: the emulation never completes a write inline; all of it goes through write()");
+    CHECK(sent == 0);
+#else
+    CHECK(sent > 0);
+    CHECK(sent < data.size());
+#endif
+    io.write(pair.server.get(), std::span<const std::byte>(data).subspan(sent), 6);
+    std::string received = loopback::recv_exact(pair.client.get(), data.size());
+    REQUIRE(received.size() == data.size());
+    CHECK(std::memcmp(received.data(), data.data(), data.size()) == 0);
+    evq::port::GetResult r = port.get(kDeadline);
+    REQUIRE(r.got());
+    CHECK(r.packet.user == 6);
+    CHECK(r.packet.bytes == data.size() - sent);
+    io.close(std::move(pair.server));
+  }
+}
+// [/snippet test-try-inline]
 
 TEST_CASE("the echo server on the pool echoes for many clients at once, on every backend") {
   for (const std::string& backend : usable_backends()) {

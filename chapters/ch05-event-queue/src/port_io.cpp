@@ -9,6 +9,14 @@
 #include <unordered_map>
 #include <vector>
 
+#ifndef _WIN32
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "evq/common/net.hpp"
+#endif
+
 #include "evq/completion/backends.hpp"
 #include "evq/completion/queue.hpp"
 
@@ -35,12 +43,18 @@ class PortIo::Pump {
   }
 
   // Runs `request` on the pump thread (the only thread that may touch the ch04 queue).
+  // The wake-up (a post into the ch04 queue: a syscall, and a context switch if the pump sleeps)
+  // is sent only to a pump that is asleep, or about to be, and only once: a pump that is busy
+  // delivering completions takes the request on its next turn anyway.
   void submit(std::function<void()> request) {
+    bool wake;
     {
       std::lock_guard lock(mutex_);
       requests_.push_back(std::move(request));
+      wake = asleep_;
+      asleep_ = false;
     }
-    queue_->post(kWake);
+    if (wake) queue_->post(kWake);
   }
 
   // Called on the pump thread: remember what an operation is for, get the ch04 user data for it.
@@ -79,22 +93,27 @@ class PortIo::Pump {
 
  private:
   void run();
-  void take_requests();
+  bool take_requests();
   void deliver(Completion& c);
 
   std::mutex mutex_;
-  std::vector<std::function<void()>> requests_;
+  std::vector<std::function<void()>> requests_;  // guarded by mutex_
+  bool asleep_ = false;  // guarded by mutex_: the pump found no request and is going to wait
   std::unordered_map<std::uint64_t, OwnedSocket> accepted_;  // guarded by mutex_
   completion::UserData next_id_ = 1;
   bool stopping_ = false;
   std::thread thread_;
 };
 
-void PortIo::Pump::take_requests() {
+// Runs the requests submitted so far. Returns whether there were none, in which case the pump is
+// marked asleep: the next submit() wakes it. (A submit that comes between this and the wait still
+// finds the pump: its wake-up stays queued in the ch04 queue, and the wait returns at once.)
+bool PortIo::Pump::take_requests() {
   std::vector<std::function<void()>> todo;
   {
     std::lock_guard lock(mutex_);
     todo.swap(requests_);
+    asleep_ = todo.empty();
   }
   for (auto& request : todo) {
     try {
@@ -103,6 +122,7 @@ void PortIo::Pump::take_requests() {
       // A request for a socket that is gone (closed meanwhile): nothing to complete.
     }
   }
+  return todo.empty();
 }
 
 // [snippet pump-deliver]
@@ -133,9 +153,15 @@ void PortIo::Pump::deliver(Completion& c) {
 void PortIo::Pump::run() {
   std::vector<Completion> batch(64);
   for (;;) {
-    take_requests();
+    // Requests first, and until there are none: each may have been submitted without a wake-up.
+    while (!take_requests()) {
+    }
     if (stopping_) break;
     std::size_t n = queue_->wait(batch, std::nullopt);
+    {
+      std::lock_guard lock(mutex_);
+      asleep_ = false;  // awake and delivering: what is submitted meanwhile waits for the next turn
+    }
     for (std::size_t i = 0; i < n; ++i) deliver(batch[i]);
   }
   // Shutting down: cancel everything, then collect the completions (bounded: a backend that lost
@@ -194,6 +220,40 @@ void PortIo::connect(NativeSocket sock, const completion::Endpoint& to, std::uin
     p->queue_->connect(sock, *kept, id);
   });
 }
+
+// [snippet try-inline]
+std::optional<std::uint32_t> PortIo::try_read(NativeSocket sock, std::span<std::byte> buffer) {
+#ifdef _WIN32
+  (void)sock, (void)buffer;
+  return std::nullopt;
+#else
+  if (buffer.empty()) return std::nullopt;  // a zero-byte read means what the backend says it means
+  ssize_t n;
+  do {
+    n = ::recv(sock, buffer.data(), buffer.size(), MSG_DONTWAIT);  // whatever the socket's own mode
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return std::nullopt;  // EAGAIN (nothing yet), or an error the issued read will report
+  return static_cast<std::uint32_t>(n);
+#endif
+}
+
+std::size_t PortIo::try_write(NativeSocket sock, std::span<const std::byte> buffer) {
+#ifdef _WIN32
+  (void)sock, (void)buffer;
+  return 0;
+#else
+  std::size_t sent = 0;
+  while (sent < buffer.size()) {
+    // kSendFlags: a reset peer is an error, never a SIGPIPE (see common/net.hpp)
+    ssize_t n = ::send(sock, buffer.data() + sent, buffer.size() - sent, MSG_DONTWAIT | evq::kSendFlags);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // full (EAGAIN) or failed: the issued write finishes it, or reports why
+    sent += static_cast<std::size_t>(n);
+  }
+  return sent;
+#endif
+}
+// [/snippet try-inline]
 
 OwnedSocket PortIo::take_accepted(std::uint64_t user) {
   return pump_->take_accepted(user);

@@ -29,8 +29,8 @@ class Pool::Timers {
   void add_sleep(Clock::time_point due, std::coroutine_handle<> waiter) {
     std::lock_guard lock(mutex_);
     const std::uint64_t id = next_id_++;
-    entries_.emplace(Key{due, id}, Entry{waiter, {}});
-    wake_.notify_one();
+    auto [at, added] = entries_.emplace(Key{due, id}, Entry{waiter, {}});
+    if (at == entries_.begin()) wake_.notify_one();  // see arm(): only a new earliest deadline wakes
   }
 
   // Registers a deadline that cancels `sock`, writes its id to `id_out`, then issues the guarded
@@ -42,9 +42,12 @@ class Pool::Timers {
     std::lock_guard lock(mutex_);
     const std::uint64_t id = next_id_++;
     id_out = id;
-    entries_.emplace(Key{due, id}, Entry{{}, sock});
+    auto [at, added] = entries_.emplace(Key{due, id}, Entry{{}, sock});
     armed_.emplace(id, due);
-    wake_.notify_one();
+    // The thread sleeps until the earliest deadline; a later one changes nothing for it, so only a
+    // new earliest one wakes it. (A server arms one idle timeout per read, all of the same length:
+    // waking the timer thread for each would cost a context switch per request.)
+    if (at == entries_.begin()) wake_.notify_one();
     issue();
   }
 
@@ -145,6 +148,7 @@ void Pool::task_finished(Pool& pool, std::exception_ptr error, const ErrorSink& 
 Pool::Pool(Options options)
     : port_(options.concurrency),
       io_(port_, options.backend),
+      complete_inline_(options.complete_inline),
       timers_(std::make_unique<Timers>(*this)),
       workers_(std::make_unique<port::ThreadPool>(
           port_, [this](const port::Packet& p) { handle(p); }, options.threads, "coro")) {}
@@ -203,6 +207,7 @@ bool Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
   op.is_accept = kind == kAccept;
   op.sock = sock;
   if (!op.scope) {
+    if (completed_inline()) return false;  // not suspended: await_resume() has the result
     issue();
     return true;
   }
@@ -213,10 +218,37 @@ bool Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
     op.error = completion::operation_aborted();
     return false;  // not suspended: await_resume() reports the abort at once
   }
+  if (completed_inline()) return false;  // (still under the lock: a cancel cannot fall in between)
   ++op.scope->pending_[sock];
   issue();
   return true;
 }
+
+// [snippet complete-inline]
+// The fast path: most writes fit in the socket's buffer, and a read often finds its data there
+// already. Either completes here, on this thread, with no hand-off to the pump and no packet.
+bool Pool::OpAwaiter::completed_inline() {
+  if (!pool.complete_inline_) return false;
+  // (A read_for that finds its data never waits, so it needs no timer: issue() arms one only for
+  // the read that goes to the pump.)
+  if (kind == kRead) {
+    std::optional<std::uint32_t> got = port::PortIo::try_read(sock, buffer);
+    if (!got) return false;
+    op.bytes = *got;
+    return true;
+  }
+  if (kind == kWrite) {
+    const std::size_t sent = port::PortIo::try_write(sock, out);
+    if (sent == out.size()) {
+      op.bytes = static_cast<std::uint32_t>(sent);
+      return true;
+    }
+    done_inline = static_cast<std::uint32_t>(sent);  // the rest goes through the pump
+    out = out.subspan(sent);
+  }
+  return false;
+}
+// [/snippet complete-inline]
 
 void Pool::OpAwaiter::issue() {
   const auto user = reinterpret_cast<std::uint64_t>(&op);

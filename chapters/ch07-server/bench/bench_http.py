@@ -199,6 +199,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=5, help="seconds of load per measurement (default 5)")
     ap.add_argument("--connections", default="64,1000", help="comma-separated connection counts")
     ap.add_argument("--csv", help="write the rows here")
+    ap.add_argument("--only", help="comma-separated server names to measure (e.g. nginx,ch07 epoll)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         die("wrk is not installed (apt-get install wrk; tools/lab setup does it)")
@@ -240,6 +241,23 @@ def main():
             servers.append((f"ch07 {b}", f"{threads} threads, port {cpus}", Server(
                 f"ch07 {b}", [str(binaries / "http_server"), "--backend", b, "--serve", "--seconds", "3600",
                               "--quiet", "--threads", str(threads)])))
+        # The same server with reads and writes completed at once where they can, on the pool
+        # thread (Pool::Options::complete_inline): what that is worth, measured beside it.
+        if backends:
+            servers.append((f"ch07 {backends[0]} inline", f"{threads} threads, port {cpus}", Server(
+                f"ch07 {backends[0]} inline", [str(binaries / "http_server"), "--backend", backends[0],
+                                              "--serve", "--seconds", "3600", "--quiet", "--threads",
+                                              str(threads), "--inline"])))
+        if args.only:
+            wanted = {w.strip() for w in args.only.split(",")}
+            unknown = wanted - {name for name, _, _ in servers}
+            if unknown:
+                die(f"--only: no server named {', '.join(sorted(unknown))} "
+                    f"(there are: {', '.join(name for name, _, _ in servers)})")
+            for name, _, server in servers:
+                if name not in wanted:
+                    server.stop()
+            servers = [s for s in servers if s[0] in wanted]
         try:
             for c in connections:
                 for name, shape, server in servers:

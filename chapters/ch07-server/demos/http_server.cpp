@@ -137,8 +137,10 @@ int serve(const std::string& backend, const std::string& root, bool ipv6, long l
   evq::http::ServerOptions options = base;
   options.root = root;
   evq::http::HttpServer server(pool, listener.socket.get(), options);
-  say.step("serving {} on the {} backend: {} threads, port concurrency {}", root, pool.backend(),
-           pool.threads(), pool.concurrency());
+  say.step("serving {} on the {} backend: {} threads, port concurrency {}, {}", root, pool.backend(),
+           pool.threads(), pool.concurrency(),
+           pool.completes_inline() ? "reads and writes completed at once when they can"
+                                   : "every read and write through the pump");
   const std::string why = evq::serve_on_thread(
       ipv6, listener.port, seconds, [&] { server.run(); }, [&] { server.stop(); });
   say.step("{}: stopped accepting, finished what was under way", why);
@@ -161,6 +163,8 @@ int main(int argc, char** argv) {
   cli.option("concurrency", "the port's concurrency (0: the number of CPUs)", "0");
   cli.option("idle-timeout-ms", "close a connection with no request under way after this long", "5000");
   cli.option("header-timeout-ms", "a request's head must arrive within this long of its first byte", "10000");
+  cli.flag("inline",
+           "complete a read or write at once when it can, without the pump (Pool::Options::complete_inline)");
   evq::add_serve_options(cli);
   cli.parse(argc, argv);
   loopback::init();
@@ -178,7 +182,8 @@ int main(int argc, char** argv) {
     if (cli.has("serve"))
       return serve(backend, cli.get("root"), cli.has("ipv6"), cli.get_int("seconds", 1, 86400), options,
                    evq::coro::Pool::Options{static_cast<unsigned>(cli.get_int("concurrency", 0, 256)),
-                                            static_cast<unsigned>(cli.get_int("threads", 0, 1024)), ""},
+                                            static_cast<unsigned>(cli.get_int("threads", 0, 1024)), "",
+                                            cli.has("inline")},
                    cli.has("quiet"));
     return tour(backend, cli.get("root"), cli.has("quiet")) ? 0 : 1;
   });

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -53,6 +54,17 @@ class PortIo {
   OwnedSocket take_accepted(std::uint64_t user);
   // ConnectEx: `sock` (associated) connects to `to`; the packet says whether it did.
   void connect(NativeSocket sock, const completion::Endpoint& to, std::uint64_t user);
+
+  // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, one operation at a time: try the transfer now, on the
+  // calling thread, without waiting and without the pump. What completes here completes here: no
+  // packet is queued for it. A read that finds data (or the end of the stream: 0) returns its
+  // bytes; nullopt means nothing was consumed, so issue read() as usual (a failure is left to that
+  // read too, so that errors keep the backend's own form). try_write returns how much of `buffer`
+  // went out (0 to all of it); write() the rest. Use them only while no other operation in the same
+  // direction is pending on `sock`, or the bytes would pass it. On Windows these never complete
+  // inline (the emulation has no non-blocking path there): try_read is nullopt, try_write 0.
+  static std::optional<std::uint32_t> try_read(NativeSocket sock, std::span<std::byte> buffer);
+  static std::size_t try_write(NativeSocket sock, std::span<const std::byte> buffer);
 
   // Pending operations of `sock` complete with operation_canceled (CancelIoEx).
   void cancel(NativeSocket sock);

@@ -78,6 +78,12 @@ class Pool {
     unsigned concurrency = 0;  // the port's cap; 0: the number of CPUs
     unsigned threads = 0;      // pool threads; 0: twice the concurrency (chapter 5's rule of thumb)
     std::string backend;       // the ch04 backend under PortIo; empty: the platform's default
+    // true: reads and writes first try to complete at once, on the thread that issues them, and
+    // go through the pump only if they cannot (PortIo::try_read/try_write; Windows's
+    // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS). An operation that completes that way does not suspend.
+    // Off by default: it saves the pump's work, but an idle pump must be woken for every read that
+    // does wait, and chapter 7's benchmark measured that as more context switches, not fewer.
+    bool complete_inline = false;
   };
   // What to do with an exception that escapes a spawned task (co_spawn's completion handler).
   using ErrorSink = std::function<void(std::exception_ptr)>;
@@ -127,6 +133,7 @@ class Pool {
   unsigned concurrency() const { return port_.concurrency(); }
   std::size_t threads() const { return workers_->size(); }
   std::string backend() const { return io_.backend(); }
+  bool completes_inline() const { return complete_inline_; }
   std::size_t live_tasks() const { return live_.load(); }
 
   // ---- the awaiter types (public so that co_await can name them; made only by the calls above) ---
@@ -149,6 +156,7 @@ class Pool {
     completion::Endpoint to{};
     std::optional<std::chrono::milliseconds> limit{};
     IoOp op{};
+    std::uint32_t done_inline = 0;  // a write: what went out at once, before the rest was issued
 
     // co_await pool.read(s, buf).in(scope): the operation belongs to `scope` (see CancelScope).
     OpAwaiter in(CancelScope& scope) && {
@@ -157,9 +165,10 @@ class Pool {
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> waiter);  // false: the scope was cancelled already
-    IoResult await_resume() const { return IoResult{op.bytes, op.error}; }
+    IoResult await_resume() const { return IoResult{done_inline + op.bytes, op.error}; }
 
    private:
+    bool completed_inline();  // true: done here (op.bytes and op.error say how); nothing is issued
     void issue();
   };
   struct [[nodiscard]] AcceptAwaiter {
@@ -199,6 +208,7 @@ class Pool {
 
   port::Port port_;
   port::PortIo io_;
+  const bool complete_inline_;
   std::unique_ptr<Timers> timers_;
   std::atomic<std::size_t> live_{0};  // spawned tasks not finished
   std::mutex mutex_;                  // guards first_error_ and the join() wait
