@@ -224,6 +224,30 @@ bool Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
   return true;
 }
 
+void Pool::OpAwaiter::issue() {
+  const auto user = reinterpret_cast<std::uint64_t>(&op);
+  // Once issued, the operation may complete, and the coroutine resume on another pool thread,
+  // before this function returns: nothing after the issuing call may touch `this`.
+  port::PortIo& io = pool.io_;
+  auto start = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user] {
+    switch (kind) {
+      case kRead:
+        return io.read(sock, buffer, user);
+      case kWrite:
+        return io.write(sock, out, user);
+      case kAccept:
+        return io.accept(sock, user);
+      case kConnect:
+        return io.connect(sock, to, user);  // PortIo copies `to` before the call returns
+    }
+  };
+  if (limit)
+    pool.timers_->arm(Clock::now() + *limit, sock, op.timer, start);
+  else
+    start();
+}
+// [/snippet pool-op-suspend]
+
 // [snippet complete-inline]
 // The fast path: most writes fit in the socket's buffer, and a read often finds its data there
 // already. Either completes here, on this thread, with no hand-off to the pump and no packet.
@@ -249,30 +273,6 @@ bool Pool::OpAwaiter::completed_inline() {
   return false;
 }
 // [/snippet complete-inline]
-
-void Pool::OpAwaiter::issue() {
-  const auto user = reinterpret_cast<std::uint64_t>(&op);
-  // Once issued, the operation may complete, and the coroutine resume on another pool thread,
-  // before this function returns: nothing after the issuing call may touch `this`.
-  port::PortIo& io = pool.io_;
-  auto start = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user] {
-    switch (kind) {
-      case kRead:
-        return io.read(sock, buffer, user);
-      case kWrite:
-        return io.write(sock, out, user);
-      case kAccept:
-        return io.accept(sock, user);
-      case kConnect:
-        return io.connect(sock, to, user);  // PortIo copies `to` before the call returns
-    }
-  };
-  if (limit)
-    pool.timers_->arm(Clock::now() + *limit, sock, op.timer, start);
-  else
-    start();
-}
-// [/snippet pool-op-suspend]
 
 void CancelScope::cancel() {
   std::lock_guard lock(mutex_);
