@@ -76,6 +76,22 @@ TEST_CASE("the cache notices a file that changed on disk") {
   CHECK(evq::test::wait_until([&] { return body_of(files.find("/hello.txt")) == "changed, and longer\n"; }));
 }
 
+TEST_CASE("a file replaced by a symlink that leads out is refused once its remembered lookup expires") {
+  // find() remembers where a path led for up to a second (the file system walk was the server's
+  // biggest cost per request). The swap below must be noticed when that second is over.
+  Site site;
+  Site outside;
+  StaticFiles files(site.dir);
+  site.write("page.txt", "inside\n");
+  CHECK(body_of(files.find("/page.txt")) == "inside\n");
+  fs::remove(site.dir / "page.txt");
+  fs::create_symlink(outside.dir / "hello.txt", site.dir / "page.txt");
+  CHECK(evq::test::wait_until([&] { return files.find("/page.txt").status == 404; }));
+  CHECK(files.find("/page.txt").status == 404);  // and it stays refused: a failure is not remembered
+  fs::remove(site.dir / "page.txt");
+  CHECK(files.find("/page.txt").status == 404);
+}
+
 TEST_CASE("a root that is not a directory is refused when the server is made") {
   CHECK_THROWS_AS(StaticFiles("/nonexistent/evq/root"), std::invalid_argument);
 }

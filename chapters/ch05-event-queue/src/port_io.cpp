@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -78,7 +77,7 @@ class PortIo::Pump {
 
   Port& port_;
   std::unique_ptr<CompletionQueue> queue_;
-  std::map<NativeSocket, std::uint64_t> keys_;  // pump thread only: socket -> completion key
+  std::unordered_map<NativeSocket, std::uint64_t> keys_;  // pump thread only: socket -> completion key
   struct Operation {
     NativeSocket sock;
     std::uint64_t key, user;
@@ -86,8 +85,8 @@ class PortIo::Pump {
   // Pump thread only: what each ch04 operation is for, how many are in flight per socket, and the
   // sockets handed to close() that wait for their last completion before they are closed.
   std::unordered_map<completion::UserData, Operation> ops_;
-  std::map<NativeSocket, std::size_t> in_flight_;
-  std::map<NativeSocket, OwnedSocket> closing_;
+  std::unordered_map<NativeSocket, std::size_t> in_flight_;
+  std::unordered_map<NativeSocket, OwnedSocket> closing_;
   // Pump thread only: where each pending connect goes (a backend may read it after the call).
   std::unordered_map<completion::UserData, std::unique_ptr<completion::Endpoint>> connecting_;
 

@@ -21,6 +21,7 @@
 #include "evq/completion/backends.hpp"
 #include "evq/completion/loopback.hpp"
 #include "evq/http/server.hpp"
+#include "evq/port/port.hpp"  // set_spin_limit
 
 using namespace evq::completion;
 
@@ -163,6 +164,10 @@ int main(int argc, char** argv) {
   cli.option("concurrency", "the port's concurrency (0: the number of CPUs)", "0");
   cli.option("idle-timeout-ms", "close a connection with no request under way after this long", "5000");
   cli.option("header-timeout-ms", "a request's head must arrive within this long of its first byte", "10000");
+  cli.option(
+      "spin-us",
+      "how long a pool thread may spin before it sleeps (chapter 5's spin limit); 0: the clients share these CPUs, and a spinning thread takes theirs",
+      "0");
   cli.flag("inline",
            "complete a read or write at once when it can, without the pump (Pool::Options::complete_inline)");
   evq::add_serve_options(cli);
@@ -178,6 +183,7 @@ int main(int argc, char** argv) {
   evq::http::ServerOptions options;
   options.idle_timeout = std::chrono::milliseconds(cli.get_int("idle-timeout-ms", 1, 3600000));
   options.header_timeout = std::chrono::milliseconds(cli.get_int("header-timeout-ms", 1, 3600000));
+  evq::port::set_spin_limit(std::chrono::microseconds(cli.get_int("spin-us", 0, 1000)));
   return cli.run([&] {
     if (cli.has("serve"))
       return serve(backend, cli.get("root"), cli.has("ipv6"), cli.get_int("seconds", 1, 86400), options,

@@ -14,6 +14,7 @@ namespace {
 constexpr std::uintmax_t kMaxCachedFile = 1024 * 1024;
 constexpr std::size_t kMaxCacheBytes = 64 * 1024 * 1024;
 constexpr auto kRecheck = std::chrono::seconds(1);
+constexpr std::size_t kMaxResolved = 4096;  // remembered path lookups
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -100,17 +101,29 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
     if (!segment.empty() && segment != ".") relative /= fs::path(std::string(segment));
     at = slash + 1;
   }
+  const auto now = std::chrono::steady_clock::now();
+  const std::string asked = relative.generic_string();
+  fs::path real;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = resolved_.find(asked);
+    if (it != resolved_.end() && now - it->second.checked < kRecheck) real = it->second.real;
+  }
   std::error_code ec;
-  fs::path file = root_ / relative;
-  if (fs::is_directory(file, ec)) file /= "index.html";
-  const fs::path real = fs::canonical(file, ec);  // every symlink resolved
-  if (ec || !is_within(root_, real) || !fs::is_regular_file(real, ec)) {
-    f.why = "no such file";  // outside the root looks the same as absent: nothing is revealed
-    return f;
+  if (real.empty()) {
+    fs::path file = root_ / relative;
+    if (fs::is_directory(file, ec)) file /= "index.html";
+    real = fs::canonical(file, ec);  // every symlink resolved
+    if (ec || !is_within(root_, real) || !fs::is_regular_file(real, ec)) {
+      f.why = "no such file";  // outside the root looks the same as absent: nothing is revealed
+      return f;
+    }
+    std::lock_guard lock(mutex_);
+    if (resolved_.size() >= kMaxResolved) resolved_.clear();  // many names: start again
+    resolved_[asked] = Resolved{real, now};
   }
   // [/snippet static-find]
   const std::string key = real.string();
-  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(key);

@@ -12,7 +12,11 @@
 //     file.
 // Files up to 1 MiB are kept in memory (64 MiB in all) and checked against the disk (size and
 // modification time) at most once a second, as nginx's open_file_cache_valid does; larger ones
-// are read for each request. Thread-safe.
+// are read for each request. Steps 3 and 4 are remembered for a second too (a path that resolved
+// inside the root, per decoded path): they walk the file system, and were the server's biggest
+// cost per request (chapter 7's notes, "Where the time goes"). So a file replaced by a symlink
+// that leads out is refused within a second, not at once: nginx's file cache has the same window.
+// What failed is never remembered. Thread-safe.
 //
 // Why not sendfile(2) or TransmitFile: the server writes through chapter 4's completion interface,
 // which lends a buffer to a write; a file descriptor is not a buffer. For the small files this
@@ -51,10 +55,15 @@ class StaticFiles {
     std::uintmax_t size = 0;
     std::chrono::steady_clock::time_point checked;
   };
+  struct Resolved {
+    std::filesystem::path real;  // inside the root, a regular file
+    std::chrono::steady_clock::time_point checked;
+  };
   std::filesystem::path root_;  // canonical
   mutable std::mutex mutex_;
   mutable std::unordered_map<std::string, Cached> cache_;
   mutable std::size_t cached_bytes_ = 0;
+  mutable std::unordered_map<std::string, Resolved> resolved_;  // decoded path -> where it led
 };
 
 // Decodes %XX escapes; false on a malformed escape or a decoded NUL.
