@@ -1,5 +1,6 @@
 #include "evq/http/server.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "evq/http/response.hpp"
@@ -31,7 +32,7 @@ HttpServer::HttpServer(coro::Pool& pool, coro::NativeSocket listener, ServerOpti
 }
 
 void HttpServer::run() {
-  pool_.spawn(accept_loop());
+  for (unsigned i = 0; i < std::max(1u, options_.accepts_in_flight); ++i) pool_.spawn(accept_loop());
   pool_.join();
 }
 

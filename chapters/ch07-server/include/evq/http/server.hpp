@@ -40,6 +40,11 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds grace{5000};
   RequestParser::Limits limits{};
+  // Accepts kept in flight at once on the listener, as a Windows server posts several AcceptEx.
+  // With one, each new connection waits for a whole trip through the port's queue behind every
+  // busy connection's packets; a thousand clients connecting at once then waited seconds (wrk
+  // counted timeouts) while the first ones were served.
+  unsigned accepts_in_flight = 16;
 };
 
 class HttpServer {
