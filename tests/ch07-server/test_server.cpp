@@ -115,6 +115,27 @@ TEST_CASE("GET, HEAD, 404 and keep-alive on one connection, on every backend") {
   }
 }
 
+TEST_CASE("200 clients connecting at once are each answered, with one accept in flight or sixteen") {
+  // Several accepts pending on one listener (ServerOptions::accepts_in_flight) must each complete
+  // once, and stop() must end every one of them, or run() would never return.
+  Site site;
+  for (unsigned accepts : {1u, 16u}) {
+    INFO(accepts << " accept(s) in flight");
+    ServerOptions options;
+    options.accepts_in_flight = accepts;
+    Running server(site, options);
+    std::vector<OwnedSocket> clients;
+    for (int i = 0; i < 200; ++i) clients.push_back(loopback::connect(server.listener.port));
+    for (OwnedSocket& c : clients) loopback::send_all(c.get(), get("/hello.txt"));
+    int answered = 0;
+    for (OwnedSocket& c : clients) answered += exchange(c.get(), "", 1).ends_with("\r\n\r\nhello\n");
+    CHECK(answered == 200);
+    server.stop();  // returns only when every accept loop has ended
+    CHECK(server.server.stats().accepted == 200);
+    CHECK(server.server.stats().requests == 200);
+  }
+}
+
 TEST_CASE("fifty requests pipelined in one write come back as fifty responses, in order") {
   Site site;
   for (int i = 0; i < 50; ++i) site.write("f" + std::to_string(i), "file " + std::to_string(i) + "\n");

@@ -31,6 +31,7 @@ HttpServer::HttpServer(coro::Pool& pool, coro::NativeSocket listener, ServerOpti
   pool_.associate(listener_);
 }
 
+// [snippet accept-loop]
 void HttpServer::run() {
   for (unsigned i = 0; i < std::max(1u, options_.accepts_in_flight); ++i) pool_.spawn(accept_loop());
   pool_.join();
@@ -75,6 +76,7 @@ Task<void> HttpServer::accept_loop() {
     pool_.spawn(connection(std::move(a.socket)));
   }
 }
+// [/snippet accept-loop]
 
 // [snippet http-connection]
 Task<void> HttpServer::connection(coro::OwnedSocket sock) {
