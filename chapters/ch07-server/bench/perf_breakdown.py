@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_http import Server  # noqa: E402  (one way to start a server and learn its port)
 
 # (part, pattern over the symbol name); the first match wins, so the narrow ones come first.
 PARTS = [
@@ -71,19 +73,10 @@ def main():
             "cmake --build build/release)")
     command = [str(server), "--serve", "--seconds", "3600", "--quiet", "--backend", args.backend,
                *args.server_args]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server_proc = Server("http_server", command)  # bench_http's: starts it, waits for its port line
+    proc = server_proc.proc
     try:
-        m = None
-        for _ in range(20):  # its first lines say where it listens
-            line = proc.stdout.readline()
-            if not line:
-                die("the server exited before it said its port")
-            m = re.search(r"port (\d+)", line)
-            if m:
-                break
-        if not m:
-            die("the server did not say its port")
-        url = f"http://127.0.0.1:{m.group(1)}/hello.txt"
+        url = f"http://127.0.0.1:{server_proc.port}/hello.txt"
         print(f"perf_breakdown: {' '.join(command)}; wrk at {args.connections} connections on {url}")
         subprocess.run(["wrk", "-t1", f"-c{args.connections}", "-d1s", url], capture_output=True)  # warm-up
         with tempfile.TemporaryDirectory(prefix="evq-perf-") as tmp:
@@ -101,11 +94,7 @@ def main():
             report = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--sort", "sym",
                                      "--stdio", "-g", "none"], capture_output=True, text=True).stdout
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server_proc.stop()
     rps = re.search(r"Requests/sec:\s+([\d.]+)", wrk_out)
     print(f"  wrk: {float(rps.group(1)):.0f} requests/s while recorded" if rps else "  wrk: no rate reported")
     shares = {name: [] for name, _ in PARTS}
