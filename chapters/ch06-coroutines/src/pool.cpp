@@ -121,7 +121,11 @@ Pool::Detached Pool::own(Pool& pool, Task<void> task, ErrorSink sink) {
   } catch (...) {
     error = std::current_exception();
   }
-  task_finished(pool, error, sink);
+  // Free the task's frame before join() can return: its promise holds the exception too, and the
+  // last holder of an exception frees it. Dropped here, that is ordered before join() by the mutex;
+  // dropped after, it races with the thread that caught the rethrown exception.
+  { Task<void> finished = std::move(task); }
+  task_finished(pool, std::move(error), sink);
 }
 
 void Pool::spawn(Task<void> task, ErrorSink on_error) {
@@ -140,7 +144,8 @@ void Pool::task_finished(Pool& pool, std::exception_ptr error, const ErrorSink& 
     }
   }
   std::lock_guard lock(pool.mutex_);
-  if (error && !pool.first_error_) pool.first_error_ = error;
+  if (error && !pool.first_error_) pool.first_error_ = std::move(error);  // join() holds the only copy
+  error = nullptr;  // a second error is dropped here, under the lock, not after join() returned
   pool.live_.fetch_sub(1);
   pool.all_done_.notify_all();
 }
