@@ -60,7 +60,7 @@ TEST_CASE("Driver::callers: only io_uring refuses it, and a pump PortIo refuses 
   }
 }
 
-TEST_CASE("Driver::callers: one turn at a time, and a wake() ends the turn that waits, with nothing") {
+TEST_CASE("Driver::callers: one turn at a time; a wake() ends the turn that waits, with nothing") {
   for (const std::string& backend : usable_backends()) {
     if (!PortIo::callers_can_drive(backend)) continue;
     CAPTURE(backend);
