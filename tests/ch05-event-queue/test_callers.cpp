@@ -17,7 +17,6 @@
 #include "evq/port/port_io.hpp"
 #include "evq/port/thread_pool.hpp"
 #include "evq/test/support.hpp"
-#include "usable_backends.hpp"
 
 using namespace std::chrono_literals;
 using evq::port::Driver;
@@ -26,12 +25,17 @@ using evq::port::Port;
 using evq::port::PortIo;
 using evq::port::ThreadPool;
 using evq::test::kDeadline;
-using evq::test::usable_backends;
 using evq::test::wait_until;
 namespace loopback = evq::completion::loopback;
 namespace peer = evq::port::peer;
 
 namespace {
+std::vector<std::string> usable_backends() {
+  std::vector<std::string> names;
+  for (const auto& b : evq::completion::backends())
+    if (b.usable) names.push_back(b.name);
+  return names;
+}
 
 std::string text(const std::vector<std::byte>& buffer, std::size_t n) {
   return std::string(reinterpret_cast<const char*>(buffer.data()), n);
