@@ -58,9 +58,7 @@ TEST_CASE("Driver::callers: only io_uring refuses it, and a pump PortIo refuses 
     CHECK(pumped.driver() == Driver::pump);
     std::optional<Packet> mine;
     CHECK_THROWS_AS(pumped.poll(mine), std::logic_error);
-    CHECK_THROWS_AS(ThreadPool(
-                        port, [](const Packet&) {}, 1, "t", &pumped),
-                    std::invalid_argument);
+    CHECK_THROWS_AS(ThreadPool(port, [](const Packet&) {}, 1, "t", &pumped), std::invalid_argument);
   }
 }
 
@@ -95,8 +93,7 @@ TEST_CASE("Driver::callers: one turn at a time; a wake() ends the turn that wait
   }
 }
 
-TEST_CASE(
-    "Driver::callers: a read's completion goes to the thread whose turn saw it, with no packet queued") {
+TEST_CASE("Driver::callers: a read's completion goes to the thread whose turn saw it, with no packet queued") {
   for (const std::string& backend : usable_backends()) {
     if (!PortIo::callers_can_drive(backend)) continue;
     CAPTURE(backend);
