@@ -14,6 +14,7 @@
 #include "evq/port/peer.hpp"
 #include "evq/port/port_io.hpp"
 #include "evq/test/support.hpp"
+#include "usable_backends.hpp"
 #ifdef _WIN32
 #include "evq/common/win32.hpp"
 #endif
@@ -23,18 +24,10 @@ using evq::port::Packet;
 using evq::port::Port;
 using evq::port::PortIo;
 using evq::test::kDeadline;
+using evq::test::usable_backends;
 using evq::test::wait_until;
 namespace loopback = evq::completion::loopback;
 namespace peer = evq::port::peer;
-
-namespace {
-std::vector<std::string> usable_backends() {
-  std::vector<std::string> names;
-  for (const auto& b : evq::completion::backends())
-    if (b.usable) names.push_back(b.name);
-  return names;
-}
-}  // namespace
 
 // [snippet test-io-key]
 TEST_CASE("a read on an associated socket completes into the port with the socket's key") {

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <stdexcept>
 #include <utility>
 
 #include "evq/port/trace.hpp"
@@ -16,8 +17,10 @@ unsigned pool_size_for(unsigned concurrency) {
 }
 // [/snippet pool-size]
 
-ThreadPool::ThreadPool(Port& port, Handler handler, unsigned threads, std::string name)
-    : port_(port), handler_(std::move(handler)), name_(std::move(name)) {
+ThreadPool::ThreadPool(Port& port, Handler handler, unsigned threads, std::string name, PortIo* drive)
+    : port_(port), handler_(std::move(handler)), drive_(drive), name_(std::move(name)) {
+  if (drive_ && drive_->driver() != Driver::callers)
+    throw std::invalid_argument("ThreadPool: the PortIo to drive has a pump of its own (Driver::pump)");
   unsigned n = threads == 0 ? pool_size_for(port.concurrency()) : threads;
   threads_.reserve(n);
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { run(i); });
@@ -34,7 +37,7 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::run(unsigned index) {
   if (Trace* t = port_.trace()) t->name_thread(fmt::format("{} {}", name_, index + 1));
   for (;;) {
-    GetResult r = port_.get();
+    GetResult r = next();
     if (r.status == Wait::closed) return;
     if (!r.got()) continue;
     try {
@@ -47,8 +50,22 @@ void ThreadPool::run(unsigned index) {
   }
 }
 
+// [snippet pool-next]
+GetResult ThreadPool::next() {
+  if (!drive_) return port_.get();
+  std::optional<Packet> mine;
+  // Another thread's turn at the ch04 queue: wait in get(), which takes a queued packet first.
+  if (!drive_->poll(mine)) return port_.get();
+  if (port_.closed()) return GetResult{Wait::closed, {}};  // as a post would have been, it is dropped
+  if (mine) return GetResult{Wait::packet, *mine};         // what our turn completed first is ours
+  // Our turn ended with nothing for us: woken, or it only looked because a packet was queued.
+  return port_.get(std::chrono::milliseconds(0));
+}
+// [/snippet pool-next]
+
 void ThreadPool::stop() {
   port_.close();
+  if (drive_) drive_->stop_polling();  // the thread waiting in its turn comes back and sees closed
   for (std::thread& t : threads_)
     if (t.joinable()) t.join();
   if (failed_.load() && error_) {

@@ -7,6 +7,11 @@
 //   port.post(42);
 //   ...
 //   pool.stop();                                  // closes the port, joins the threads
+//
+// Given a PortIo made with Driver::callers, the pool's threads also drive its ch04 queue: a thread
+// that comes back for work takes a turn at the queue (PortIo::poll) if nobody else is, and waits in
+// get() otherwise. The first completion its turn brings it handles itself, so that one crosses no
+// thread; the others it posts into the port, for whoever the port releases.
 #pragma once
 
 #include <atomic>
@@ -17,6 +22,7 @@
 #include <vector>
 
 #include "evq/port/port.hpp"
+#include "evq/port/port_io.hpp"
 
 namespace evq::port {
 
@@ -30,7 +36,10 @@ class ThreadPool {
   // Starts `threads` workers (0 means pool_size_for(port.concurrency())). Each one loops
   // get() -> handler(packet) until the port is closed. A handler that throws stops that worker;
   // the first exception is kept for stop() to rethrow.
-  ThreadPool(Port& port, Handler handler, unsigned threads = 0, std::string name = "worker");
+  // With `drive` (a PortIo on this port, made with Driver::callers), they take turns at its queue
+  // whenever the port has nothing for them; it must outlive the pool.
+  ThreadPool(Port& port, Handler handler, unsigned threads = 0, std::string name = "worker",
+             PortIo* drive = nullptr);
   // Calls stop().
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -46,9 +55,11 @@ class ThreadPool {
 
  private:
   void run(unsigned index);
+  GetResult next();  // the next packet for this thread, or why there is none
 
   Port& port_;
   Handler handler_;
+  PortIo* drive_;
   std::string name_;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> handled_{0};
