@@ -24,6 +24,7 @@
 using namespace evq::coro;
 using namespace evq::completion;
 using namespace std::chrono_literals;
+namespace port = evq::port;
 
 namespace {
 
@@ -175,28 +176,33 @@ TEST_CASE("a spawned task starts on a pool thread, not in spawn(), and join() wa
 
 TEST_CASE("an echo on the pool, on every backend: accept, connect, read and write as awaits") {
   for (const std::string& name : usable())
-    for (bool inline_first : {true, false}) {
-      INFO("backend " << name
-                      << (inline_first ? ", inline completions" : ", every operation through the pump"));
-      Pool pool(Pool::Options{2, 4, name, inline_first});
-      CHECK(pool.completes_inline() == inline_first);
-      CHECK(pool.backend() == name);
-      loopback::Listener listener = loopback::listen();
-      pool.associate(listener.socket.get());
-      constexpr int kClients = 16;
-      std::atomic<int> echoed{0}, accept_errors{0};
-      std::vector<std::vector<std::string>> answers(kClients);
-      pool.spawn(accept_n(pool, listener.socket.get(), kClients, echoed, accept_errors));
-      for (int c = 0; c < kClients; ++c) pool.spawn(client(pool, listener.port, c, answers[c]));
-      pool.join();
-      CHECK(accept_errors == 0);
-      CHECK(echoed == 3 * kClients);
-      for (int c = 0; c < kClients; ++c) {
-        CAPTURE(c);
-        CHECK(answers[c] == std::vector<std::string>{"ok", "ok", "ok"});
+    for (bool inline_first : {true, false})
+      for (port::Driver driver : {port::Driver::pump, port::Driver::callers}) {
+        if (driver == port::Driver::callers && !port::PortIo::callers_can_drive(name)) continue;
+        INFO("backend " << name
+                        << (inline_first ? ", inline completions" : ", every operation through the queue")
+                        << (driver == port::Driver::pump ? ", a pump thread"
+                                                         : ", the pool's threads at the queue"));
+        Pool pool(Pool::Options{2, 4, name, inline_first, driver});
+        CHECK(pool.completes_inline() == inline_first);
+        CHECK(pool.driver() == driver);
+        CHECK(pool.backend() == name);
+        loopback::Listener listener = loopback::listen();
+        pool.associate(listener.socket.get());
+        constexpr int kClients = 16;
+        std::atomic<int> echoed{0}, accept_errors{0};
+        std::vector<std::vector<std::string>> answers(kClients);
+        pool.spawn(accept_n(pool, listener.socket.get(), kClients, echoed, accept_errors));
+        for (int c = 0; c < kClients; ++c) pool.spawn(client(pool, listener.port, c, answers[c]));
+        pool.join();
+        CHECK(accept_errors == 0);
+        CHECK(echoed == 3 * kClients);
+        for (int c = 0; c < kClients; ++c) {
+          CAPTURE(c);
+          CHECK(answers[c] == std::vector<std::string>{"ok", "ok", "ok"});
+        }
+        pool.close(std::move(listener.socket));  // the pool closes it once nothing is pending on it
       }
-      pool.close(std::move(listener.socket));  // the pool closes it once nothing is pending on it
-    }
 }
 
 TEST_CASE("a write larger than the socket holds: part inline, the rest through the pump, all counted") {
@@ -281,27 +287,28 @@ TEST_CASE("cancel reaches a pending read on the pool: it completes aborted, once
 }
 
 TEST_CASE("a cancelled scope aborts the read pending in it, and at once every read issued in it later") {
-  for (const std::string& name : usable()) {
-    INFO("backend " << name);
-    Pool pool(Pool::Options{2, 4, name});
-    loopback::Pair pair = loopback::connected_pair();
-    pool.associate(pair.server.get());
-    CancelScope scope(pool);
-    const std::string canary(32, '#');
-    std::string buffer = canary;
-    std::vector<IoResult> results;
-    pool.spawn(read_thrice_in(pool, scope, pair.server.get(), buffer, results));
-    std::this_thread::sleep_for(20ms);  // the first read is (most likely) pending by now; if not,
-    scope.cancel();                     // it is never issued: the result is the same either way
-    pool.join();
-    REQUIRE(results.size() == 3);
-    for (const IoResult& r : results) CHECK_MESSAGE(is_aborted(r.error), "got: " << r.error.message());
-    CHECK(scope.cancelled());
-    loopback::send_all(pair.client.get(), "too late");
-    std::this_thread::sleep_for(20ms);
-    CHECK(buffer == canary);
-    pool.close(std::move(pair.server));
-  }
+  for (const std::string& name : usable())
+    for (bool inline_first : {false, true}) {
+      INFO("backend " << name << (inline_first ? ", inline completions" : ""));
+      Pool pool(Pool::Options{2, 4, name, inline_first});
+      loopback::Pair pair = loopback::connected_pair();
+      pool.associate(pair.server.get());
+      CancelScope scope(pool);
+      const std::string canary(32, '#');
+      std::string buffer = canary;
+      std::vector<IoResult> results;
+      pool.spawn(read_thrice_in(pool, scope, pair.server.get(), buffer, results));
+      std::this_thread::sleep_for(20ms);  // the first read is (most likely) pending by now; if not,
+      scope.cancel();                     // it is never issued: the result is the same either way
+      pool.join();
+      REQUIRE(results.size() == 3);
+      for (const IoResult& r : results) CHECK_MESSAGE(is_aborted(r.error), "got: " << r.error.message());
+      CHECK(scope.cancelled());
+      loopback::send_all(pair.client.get(), "too late");
+      std::this_thread::sleep_for(20ms);
+      CHECK(buffer == canary);
+      pool.close(std::move(pair.server));
+    }
 }
 
 TEST_CASE("read_for on the pool: silence is an aborted read, data in time is a normal one") {

@@ -82,7 +82,7 @@ class Pool::Timers {
       auto [key, entry] = *entries_.begin();
       entries_.erase(entries_.begin());
       if (entry.waiter) {
-        pool_.port_.post(kResume, 0, reinterpret_cast<std::uint64_t>(entry.waiter.address()));
+        pool_.post_resume(entry.waiter);
       } else {
         armed_.erase(key.second);
         pool_.io_.cancel(entry.cancel_sock);  // still under the lock: see arm()
@@ -150,13 +150,35 @@ void Pool::task_finished(Pool& pool, std::exception_ptr error, const ErrorSink& 
   pool.all_done_.notify_all();
 }
 
+namespace {
+port::Driver driver_for(const Pool::Options& options) {
+  if (options.driver) return *options.driver;
+  return port::PortIo::callers_can_drive(options.backend) ? port::Driver::callers : port::Driver::pump;
+}
+}  // namespace
+
 Pool::Pool(Options options)
     : port_(options.concurrency),
-      io_(port_, options.backend),
+      io_(port_, options.backend, driver_for(options)),
       complete_inline_(options.complete_inline),
       timers_(std::make_unique<Timers>(*this)),
       workers_(std::make_unique<port::ThreadPool>(
-          port_, [this](const port::Packet& p) { handle(p); }, options.threads, "coro")) {}
+          port_, [this](const port::Packet& p) { handle(p); }, options.threads, "coro",
+          io_.driver() == port::Driver::callers ? &io_ : nullptr)) {}
+
+bool Pool::post_resume(std::coroutine_handle<> waiter) {
+  if (!port_.post(kResume, 0, reinterpret_cast<std::uint64_t>(waiter.address()))) return false;
+  // With the pool's threads driving the queue, the packet may be left queued with nobody to take
+  // it but the thread waiting in its turn at the queue: then end that wait. Not otherwise: a pool
+  // thread that posts (hop()) comes back to get() and takes the packet itself, as chapter 5's cap
+  // wants, and a running thread will too; a poller woken for nothing would compete with them.
+  // (A turn that starts after this looks at the port first: PortIo::poll.)
+  if (io_.driver() == port::Driver::callers && !port_.is_associated()) {
+    const port::Port::Counters now = port_.counters();
+    if (now.queued > 0 && now.running == 0) io_.wake();
+  }
+  return true;
+}
 
 Pool::~Pool() {
   workers_->stop();  // closes the port and joins the threads: no coroutine runs after this
@@ -216,14 +238,24 @@ bool Pool::OpAwaiter::await_suspend(std::coroutine_handle<> waiter) {
     issue();
     return true;
   }
-  // In a scope: check and issue under its lock, so that cancel() either comes first (and this
-  // operation never starts) or finds it pending (and cancels it). There is no third case.
-  std::lock_guard lock(op.scope->mutex_);
-  if (op.scope->cancelled_) {
-    op.error = completion::operation_aborted();
-    return false;  // not suspended: await_resume() reports the abort at once
+  // In a scope. The inline try runs outside the scope's lock: a scope is shared by many connections
+  // (chapter 7 has one for every idle read), and holding its lock across the try's syscalls made
+  // each of them wait for the others'. A cancel() that comes during the try finds the operation
+  // done, just as one that comes after any completion does (ch04's rule: it keeps its result).
+  if (pool.complete_inline_) {
+    if (op.scope->cancelled_.load()) {
+      op.error = completion::operation_aborted();
+      return false;  // not suspended: await_resume() reports the abort at once
+    }
+    if (completed_inline()) return false;
   }
-  if (completed_inline()) return false;  // (still under the lock: a cancel cannot fall in between)
+  // Check and issue under the lock, so that cancel() either comes first (and this operation never
+  // starts) or finds it pending (and cancels it). There is no third case.
+  std::lock_guard lock(op.scope->mutex_);
+  if (op.scope->cancelled_.load()) {
+    op.error = completion::operation_aborted();  // (a write reports what went out inline, too)
+    return false;
+  }
   ++op.scope->pending_[sock];
   issue();
   return true;
@@ -234,10 +266,11 @@ void Pool::OpAwaiter::issue() {
   // Once issued, the operation may complete, and the coroutine resume on another pool thread,
   // before this function returns: nothing after the issuing call may touch `this`.
   port::PortIo& io = pool.io_;
-  auto start = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user] {
+  auto start = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user,
+                found_empty = found_empty, seen = waits_seen] {
     switch (kind) {
-      case kRead:
-        return io.read(sock, buffer, user);
+      case kRead:  // found empty: on epoll or kqueue, the data will wake the queue's waiter itself
+        return found_empty ? io.read_found_empty(sock, buffer, user, seen) : io.read(sock, buffer, user);
       case kWrite:
         return io.write(sock, out, user);
       case kAccept:
@@ -261,7 +294,8 @@ bool Pool::OpAwaiter::completed_inline() {
   // (A read_for that finds its data never waits, so it needs no timer: issue() arms one only for
   // the read that goes to the pump.)
   if (kind == kRead) {
-    std::optional<std::uint32_t> got = port::PortIo::try_read(sock, buffer);
+    waits_seen = pool.io_.waits_returned();  // before the try: see PortIo::read_found_empty
+    std::optional<std::uint32_t> got = port::PortIo::try_read(sock, buffer, &found_empty);
     if (!got) return false;
     op.bytes = *got;
     return true;
@@ -281,14 +315,14 @@ bool Pool::OpAwaiter::completed_inline() {
 
 void CancelScope::cancel() {
   std::lock_guard lock(mutex_);
-  if (cancelled_) return;
-  cancelled_ = true;
+  if (cancelled_.load()) return;
+  cancelled_.store(true);
   for (const auto& [sock, count] : pending_) pool_.cancel(sock);  // ch04's cancel, through the pump
 }
 
 bool CancelScope::cancelled() const {
   std::lock_guard lock(mutex_);
-  return cancelled_;
+  return cancelled_.load();
 }
 
 void Pool::SleepAwaiter::await_suspend(std::coroutine_handle<> waiter) {
@@ -296,8 +330,7 @@ void Pool::SleepAwaiter::await_suspend(std::coroutine_handle<> waiter) {
 }
 
 void Pool::HopAwaiter::await_suspend(std::coroutine_handle<> waiter) {
-  if (!pool.port_.post(kResume, 0, reinterpret_cast<std::uint64_t>(waiter.address())))
-    throw std::logic_error("coro::Pool: hop() after the pool was stopped");
+  if (!pool.post_resume(waiter)) throw std::logic_error("coro::Pool: hop() after the pool was stopped");
 }
 
 Pool::OpAwaiter Pool::read(NativeSocket sock, std::span<std::byte> buffer) {

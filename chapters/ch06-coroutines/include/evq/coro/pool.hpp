@@ -68,7 +68,7 @@ class CancelScope {
   friend class Pool;
   Pool& pool_;
   mutable std::mutex mutex_;
-  bool cancelled_ = false;
+  std::atomic<bool> cancelled_{false};           // set under mutex_; read without it only as a first look
   std::map<NativeSocket, std::size_t> pending_;  // sockets with operations in flight in the scope
 };
 
@@ -81,9 +81,13 @@ class Pool {
     // true: reads and writes first try to complete at once, on the thread that issues them, and
     // go through the pump only if they cannot (PortIo::try_read/try_write; Windows's
     // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS). An operation that completes that way does not suspend.
-    // Off by default: it saves the pump's work, but an idle pump must be woken for every read that
-    // does wait, and chapter 7's benchmark measured that as more context switches, not fewer.
+    // Off by default: a coroutine whose reads always find data never suspends, and keeps its
+    // thread from everyone else (chapter 7's notes measure both sides of it).
     bool complete_inline = false;
+    // Who waits on the ch04 queue: chapter 5's pump thread, or the pool's own threads, one at a
+    // time (PortIo's Driver::callers: a completion is handled by the thread that saw it, with no
+    // hand-off). Unset: the callers wherever the backend lets them (not io_uring), else the pump.
+    std::optional<port::Driver> driver = std::nullopt;
   };
   // What to do with an exception that escapes a spawned task (co_spawn's completion handler).
   using ErrorSink = std::function<void(std::exception_ptr)>;
@@ -134,6 +138,7 @@ class Pool {
   std::size_t threads() const { return workers_->size(); }
   std::string backend() const { return io_.backend(); }
   bool completes_inline() const { return complete_inline_; }
+  port::Driver driver() const { return io_.driver(); }
   std::size_t live_tasks() const { return live_.load(); }
 
   // ---- the awaiter types (public so that co_await can name them; made only by the calls above) ---
@@ -157,6 +162,8 @@ class Pool {
     std::optional<std::chrono::milliseconds> limit{};
     IoOp op{};
     std::uint32_t done_inline = 0;  // a write: what went out at once, before the rest was issued
+    bool found_empty = false;       // a read: the inline try found nothing there (EAGAIN)
+    std::uint64_t waits_seen = 0;   // PortIo::waits_returned() just before that try
 
     // co_await pool.read(s, buf).in(scope): the operation belongs to `scope` (see CancelScope).
     OpAwaiter in(CancelScope& scope) && {
@@ -202,7 +209,8 @@ class Pool {
   static Detached own(Pool& pool, Task<void> task, ErrorSink sink);
   enum : std::uint64_t { kIo = 1, kResume = 2 };  // the packets' completion keys
 
-  void handle(const port::Packet& packet);  // on a pool thread: resume whoever waited for it
+  void handle(const port::Packet& packet);           // on a pool thread: resume whoever waited for it
+  bool post_resume(std::coroutine_handle<> waiter);  // a kResume packet; false once stopped
   static void task_started(Pool& pool);
   static void task_finished(Pool& pool, std::exception_ptr error, const ErrorSink& sink);
 
