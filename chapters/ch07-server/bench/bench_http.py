@@ -248,6 +248,12 @@ def main():
                 f"ch07 {backends[0]} inline", [str(binaries / "http_server"), "--backend", backends[0],
                                               "--serve", "--seconds", "3600", "--quiet", "--threads",
                                               str(threads), "--inline"])))
+            # The same again with chapter 5's pump thread at the ch04 queue instead of the pool's
+            # own threads (the default wherever the backend allows): what the hand-off costs.
+            servers.append((f"ch07 {backends[0]} inline pump", f"{threads} threads, port {cpus}", Server(
+                f"ch07 {backends[0]} inline pump", [str(binaries / "http_server"), "--backend", backends[0],
+                                                   "--serve", "--seconds", "3600", "--quiet", "--threads",
+                                                   str(threads), "--inline", "--driver", "pump"])))
         if args.only:
             wanted = {w.strip() for w in args.only.split(",")}
             unknown = wanted - {name for name, _, _ in servers}
@@ -271,14 +277,14 @@ def main():
                 server.stop()
 
     print()
-    print(f"{'server':<18} {'shape':<22} {'conns':>5} {'req/s':>10} {'vs nginx':>8} {'p50 us':>8} {'p99 us':>8} "
+    print(f"{'server':<23} {'shape':<22} {'conns':>5} {'req/s':>10} {'vs nginx':>8} {'p50 us':>8} {'p99 us':>8} "
           f"{'CPU us/req':>10} {'ctxsw/req':>9}  errors")
     for c in connections:
         base = next((r for r in rows if r["server"] == "nginx" and r["connections"] == c), None)
         for r in (r for r in rows if r["connections"] == c):
             ratio = r["rps"] / base["rps"] if base and base["rps"] else float("nan")
             r["vs_nginx"] = ratio
-            print(f"{r['server']:<18} {r['shape']:<22} {c:>5} {r['rps']:>10.0f} {ratio:>8.2f} {r['p50_us']:>8.0f} "
+            print(f"{r['server']:<23} {r['shape']:<22} {c:>5} {r['rps']:>10.0f} {ratio:>8.2f} {r['p50_us']:>8.0f} "
                   f"{r['p99_us']:>8.0f} {r['cpu_us_per_req']:>10.2f} {r['switches_per_req']:>9.3f}  {r['errors']}")
 
     print("\ntargets (64 connections unless said):")

@@ -12,6 +12,7 @@
 // what it sent and what came back.
 #include <fmt/core.h>
 
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,7 +22,8 @@
 #include "evq/completion/backends.hpp"
 #include "evq/completion/loopback.hpp"
 #include "evq/http/server.hpp"
-#include "evq/port/port.hpp"  // set_spin_limit
+#include "evq/port/port.hpp"     // set_spin_limit
+#include "evq/port/port_io.hpp"  // Driver
 
 using namespace evq::completion;
 
@@ -138,10 +140,12 @@ int serve(const std::string& backend, const std::string& root, bool ipv6, long l
   evq::http::ServerOptions options = base;
   options.root = root;
   evq::http::HttpServer server(pool, listener.socket.get(), options);
-  say.step("serving {} on the {} backend: {} threads, port concurrency {}, {}", root, pool.backend(),
+  say.step("serving {} on the {} backend: {} threads, port concurrency {}, {}, {}", root, pool.backend(),
            pool.threads(), pool.concurrency(),
+           pool.driver() == evq::port::Driver::pump ? "a pump thread at the ch04 queue"
+                                                    : "the pool's threads taking turns at the ch04 queue",
            pool.completes_inline() ? "reads and writes completed at once when they can"
-                                   : "every read and write through the pump");
+                                   : "every read and write through the queue");
   const std::string why = evq::serve_on_thread(
       ipv6, listener.port, seconds, [&] { server.run(); }, [&] { server.stop(); });
   say.step("{}: stopped accepting, finished what was under way", why);
@@ -168,8 +172,14 @@ int main(int argc, char** argv) {
       "spin-us",
       "how long a pool thread may spin before it sleeps (chapter 5's spin limit); 0: the clients share these CPUs, and a spinning thread takes theirs",
       "0");
-  cli.flag("inline",
-           "complete a read or write at once when it can, without the pump (Pool::Options::complete_inline)");
+  cli.flag(
+      "inline",
+      "complete a read or write at once when it can, without the queue (Pool::Options::complete_inline)");
+  cli.option(
+      "driver",
+      "who waits on the ch04 queue: pump (a thread of its own) | callers (the pool's threads, in turns; "
+      "not io_uring) | auto (callers where the backend allows)",
+      "auto");
   evq::add_serve_options(cli);
   cli.parse(argc, argv);
   loopback::init();
@@ -184,12 +194,22 @@ int main(int argc, char** argv) {
   options.idle_timeout = std::chrono::milliseconds(cli.get_int("idle-timeout-ms", 1, 3600000));
   options.header_timeout = std::chrono::milliseconds(cli.get_int("header-timeout-ms", 1, 3600000));
   evq::port::set_spin_limit(std::chrono::microseconds(cli.get_int("spin-us", 0, 1000)));
+  std::optional<evq::port::Driver> driver;
+  if (const std::string d = cli.get("driver"); d == "pump")
+    driver = evq::port::Driver::pump;
+  else if (d == "callers")
+    driver = evq::port::Driver::callers;
+  else if (d != "auto")
+    cli.fail("--driver must be pump, callers or auto, not '" + d + "'");
+  if (driver == evq::port::Driver::callers && !evq::port::PortIo::callers_can_drive(backend))
+    cli.fail("--driver callers: the " + backend +
+             " backend takes submissions from one thread only; use pump or auto");
   return cli.run([&] {
     if (cli.has("serve"))
       return serve(backend, cli.get("root"), cli.has("ipv6"), cli.get_int("seconds", 1, 86400), options,
                    evq::coro::Pool::Options{static_cast<unsigned>(cli.get_int("concurrency", 0, 256)),
                                             static_cast<unsigned>(cli.get_int("threads", 0, 1024)), "",
-                                            cli.has("inline")},
+                                            cli.has("inline"), driver},
                    cli.has("quiet"));
     return tour(backend, cli.get("root"), cli.has("quiet")) ? 0 : 1;
   });
