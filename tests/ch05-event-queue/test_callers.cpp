@@ -36,6 +36,22 @@ namespace {
 std::string text(const std::vector<std::byte>& buffer, std::size_t n) {
   return std::string(reinterpret_cast<const char*>(buffer.data()), n);
 }
+
+// The backends here that Driver::callers can drive (all but io_uring).
+std::vector<std::string> callers_backends() {
+  std::vector<std::string> out;
+  for (const std::string& backend : usable_backends())
+    if (PortIo::callers_can_drive(backend)) out.push_back(backend);
+  return out;
+}
+
+// Takes turns at the queue on this thread until one of them completes something for us.
+bool poll_until_mine(PortIo& io, std::optional<Packet>& mine) {
+  return wait_until([&] {
+    REQUIRE(io.poll(mine));
+    return mine.has_value();
+  });
+}
 }  // namespace
 
 TEST_CASE("Driver::callers: only io_uring refuses it, and a pump PortIo refuses to be polled or driven") {
@@ -61,8 +77,7 @@ TEST_CASE("Driver::callers: only io_uring refuses it, and a pump PortIo refuses 
 }
 
 TEST_CASE("Driver::callers: one turn at a time, and a wake() ends the turn that waits, with nothing") {
-  for (const std::string& backend : usable_backends()) {
-    if (!PortIo::callers_can_drive(backend)) continue;
+  for (const std::string& backend : callers_backends()) {
     CAPTURE(backend);
     Port port(2);
     PortIo io(port, backend, Driver::callers);
@@ -93,8 +108,7 @@ TEST_CASE("Driver::callers: one turn at a time, and a wake() ends the turn that 
 
 TEST_CASE(
     "Driver::callers: a read's completion goes to the thread whose turn saw it, with no packet queued") {
-  for (const std::string& backend : usable_backends()) {
-    if (!PortIo::callers_can_drive(backend)) continue;
+  for (const std::string& backend : callers_backends()) {
     CAPTURE(backend);
     Port port(2);
     PortIo io(port, backend, Driver::callers);
@@ -105,10 +119,7 @@ TEST_CASE(
     loopback::send_all(pair.client.get(), "hello");
     std::optional<Packet> mine;
     // The first turns issue the association and the read; a later one sees the data.
-    REQUIRE(wait_until([&] {
-      REQUIRE(io.poll(mine));
-      return mine.has_value();
-    }));
+    REQUIRE(poll_until_mine(io, mine));
     CHECK(mine->key == 41);
     CHECK(mine->user == 7);
     REQUIRE(mine->bytes == 5);
@@ -119,8 +130,7 @@ TEST_CASE(
 }
 
 TEST_CASE("Driver::callers: a pool that drives the queue echoes for many sockets, each completion once") {
-  for (const std::string& backend : usable_backends()) {
-    if (!PortIo::callers_can_drive(backend)) continue;
+  for (const std::string& backend : callers_backends()) {
     CAPTURE(backend);
     Port port(2);
     PortIo io(port, backend, Driver::callers);
@@ -234,8 +244,7 @@ TEST_CASE("read_found_empty completes when its data comes, on every backend and 
 // quietly, the next turn waits for an edge that never comes, and nobody issues the read. Here the
 // steps are taken one by one on this thread, with a second thread as the turn that waits.
 TEST_CASE("read_found_empty after a turn already saw the data's edge still wakes the turn that waits") {
-  for (const std::string& backend : usable_backends()) {
-    if (!PortIo::callers_can_drive(backend)) continue;
+  for (const std::string& backend : callers_backends()) {
     CAPTURE(backend);
     Port port(2);
     PortIo io(port, backend, Driver::callers);
@@ -245,10 +254,7 @@ TEST_CASE("read_found_empty after a turn already saw the data's edge still wakes
     io.read(pair.server.get(), buffer, 1);  // a first read, so that the socket is watched
     loopback::send_all(pair.client.get(), "x");
     std::optional<Packet> mine;
-    REQUIRE(wait_until([&] {
-      REQUIRE(io.poll(mine));
-      return mine.has_value();
-    }));
+    REQUIRE(poll_until_mine(io, mine));
     REQUIRE(mine->user == 1);
     bool held = false;  // did the second thread wait before the read was queued?
     for (int attempt = 0; attempt < 8 && !held; ++attempt) {
@@ -292,10 +298,7 @@ TEST_CASE("read_found_empty after a turn already saw the data's edge still wakes
       held = !theirs.has_value();
       if (theirs) REQUIRE(theirs->user == 11);
       if (!theirs) {
-        REQUIRE(wait_until([&] {
-          REQUIRE(io.poll(mine));
-          return mine.has_value();
-        }));
+        REQUIRE(poll_until_mine(io, mine));
         REQUIRE(mine->user == 11);
       }
       const Packet& read = theirs ? *theirs : *mine;
