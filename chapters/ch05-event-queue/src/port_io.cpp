@@ -218,12 +218,11 @@ void PortIo::Pump::run() {
 // Shutting down: cancel everything, then collect the completions (bounded: a backend that lost one
 // must not hang the program).
 void PortIo::Pump::shut_down() {
-  std::vector<Completion>& batch = batch_;
   for (auto& [sock, key] : keys_) queue_->cancel(sock);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (queue_->pending() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::size_t n = queue_->wait(batch, std::chrono::milliseconds(50));
-    for (std::size_t i = 0; i < n; ++i) deliver(batch[i]);
+    std::size_t n = queue_->wait(batch_, std::chrono::milliseconds(50));
+    for (std::size_t i = 0; i < n; ++i) deliver(batch_[i]);
   }
   for (auto& [sock, key] : keys_) {
     try {
@@ -311,7 +310,7 @@ void PortIo::read(NativeSocket sock, std::span<std::byte> buffer, std::uint64_t 
 
 // [snippet read-found-empty]
 void PortIo::read_found_empty(NativeSocket sock, std::span<std::byte> buffer, std::uint64_t user,
-                              std::uint64_t seen) {
+                              const TriedRead& tried) {
   // On readiness, the data this read waits for raises an edge when it comes, and the edge wakes
   // whoever waits on the queue; their next turn issues this read, which finds the data. Waking
   // them now, only to park the read, would be one more context switch for nothing. But the data
@@ -320,14 +319,10 @@ void PortIo::read_found_empty(NativeSocket sock, std::span<std::byte> buffer, st
   // A completion backend (iocp, io_uring) hears of data only through an issued read: that one is
   // woken as usual.
   std::optional<std::uint64_t> quiet_since;
-  if (pump_->edges_) quiet_since = seen;
+  if (pump_->edges_) quiet_since = tried.waits_before;
   pump_->submit(
       [p = pump_.get(), sock, buffer, user] { p->queue_->read(sock, buffer, p->remember(sock, user)); },
       quiet_since);
-}
-
-std::uint64_t PortIo::waits_returned() const {
-  return pump_->waits_returned_.load();
 }
 // [/snippet read-found-empty]
 
@@ -350,8 +345,9 @@ void PortIo::connect(NativeSocket sock, const completion::Endpoint& to, std::uin
 }
 
 // [snippet try-inline]
-std::optional<std::uint32_t> PortIo::try_read(NativeSocket sock, std::span<std::byte> buffer,
-                                              bool* found_empty) {
+namespace {
+// The inline read itself; `found_empty`, if given, says whether it failed for want of data.
+std::optional<std::uint32_t> recv_now(NativeSocket sock, std::span<std::byte> buffer, bool* found_empty) {
   if (found_empty) *found_empty = false;
 #ifdef _WIN32
   (void)sock, (void)buffer;
@@ -366,6 +362,17 @@ std::optional<std::uint32_t> PortIo::try_read(NativeSocket sock, std::span<std::
   if (n < 0) return std::nullopt;  // EAGAIN (nothing yet), or an error the issued read will report
   return static_cast<std::uint32_t>(n);
 #endif
+}
+}  // namespace
+
+std::optional<std::uint32_t> PortIo::try_read(NativeSocket sock, std::span<std::byte> buffer) {
+  return recv_now(sock, buffer, nullptr);
+}
+
+std::optional<std::uint32_t> PortIo::try_read(NativeSocket sock, std::span<std::byte> buffer,
+                                              TriedRead& tried) const {
+  tried.waits_before = pump_->waits_returned_.load();  // before the recv: see read_found_empty
+  return recv_now(sock, buffer, &tried.found_empty);
 }
 
 std::size_t PortIo::try_write(NativeSocket sock, std::span<const std::byte> buffer) {

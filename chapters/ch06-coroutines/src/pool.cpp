@@ -266,11 +266,11 @@ void Pool::OpAwaiter::issue() {
   // Once issued, the operation may complete, and the coroutine resume on another pool thread,
   // before this function returns: nothing after the issuing call may touch `this`.
   port::PortIo& io = pool.io_;
-  auto start = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user,
-                found_empty = found_empty, seen = waits_seen] {
+  auto start = [&io, kind = kind, sock = sock, buffer = buffer, out = out, &to = to, user, tried = tried] {
     switch (kind) {
       case kRead:  // found empty: on epoll or kqueue, the data will wake the queue's waiter itself
-        return found_empty ? io.read_found_empty(sock, buffer, user, seen) : io.read(sock, buffer, user);
+        return tried.found_empty ? io.read_found_empty(sock, buffer, user, tried)
+                                 : io.read(sock, buffer, user);
       case kWrite:
         return io.write(sock, out, user);
       case kAccept:
@@ -294,8 +294,7 @@ bool Pool::OpAwaiter::completed_inline() {
   // (A read_for that finds its data never waits, so it needs no timer: issue() arms one only for
   // the read that goes to the pump.)
   if (kind == kRead) {
-    waits_seen = pool.io_.waits_returned();  // before the try: see PortIo::read_found_empty
-    std::optional<std::uint32_t> got = port::PortIo::try_read(sock, buffer, &found_empty);
+    std::optional<std::uint32_t> got = pool.io_.try_read(sock, buffer, tried);
     if (!got) return false;
     op.bytes = *got;
     return true;

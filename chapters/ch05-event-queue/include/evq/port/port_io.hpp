@@ -78,20 +78,22 @@ class PortIo {
   // went out (0 to all of it); write() the rest. Use them only while no other operation in the same
   // direction is pending on `sock`, or the bytes would pass it. On Windows these never complete
   // inline (the emulation has no non-blocking path there): try_read is nullopt, try_write 0.
-  // `found_empty`, if given, says whether the socket had nothing to read (EAGAIN): then issue the
-  // read with read_found_empty(), passing what waits_returned() said just before the try.
-  static std::optional<std::uint32_t> try_read(NativeSocket sock, std::span<std::byte> buffer,
-                                               bool* found_empty = nullptr);
-  // read(), for a socket that try_read has just found empty. On a readiness backend (epoll, kqueue)
-  // it wakes nobody, if no wait on the queue has returned since the try (`seen`, from
-  // waits_returned()): the data it waits for raises an edge that wakes the waiter, and the read,
-  // issued on that next turn, finds it there. If a wait did return since, it may have taken that
-  // edge already (the data came right after the try), so the read wakes the waiter as read() does.
-  // Elsewhere it is read().
+  static std::optional<std::uint32_t> try_read(NativeSocket sock, std::span<std::byte> buffer);
+  // What a try_read saw, for the read issued after it (read_found_empty).
+  struct TriedRead {
+    bool found_empty = false;        // EAGAIN: the socket had nothing to read
+    std::uint64_t waits_before = 0;  // waits on the ch04 queue that had returned before the try
+  };
+  // try_read, remembering in `tried` what read_found_empty needs.
+  std::optional<std::uint32_t> try_read(NativeSocket sock, std::span<std::byte> buffer,
+                                        TriedRead& tried) const;
+  // read(), for a socket that try_read has just found empty (`tried`). On a readiness backend
+  // (epoll, kqueue) it wakes nobody, if no wait on the queue has returned since the try: the data
+  // it waits for raises an edge that wakes the waiter, and the read, issued on that next turn,
+  // finds it there. If a wait did return since, it may have taken that edge already (the data came
+  // right after the try), so the read wakes the waiter as read() does. Elsewhere it is read().
   void read_found_empty(NativeSocket sock, std::span<std::byte> buffer, std::uint64_t user,
-                        std::uint64_t seen);
-  // How many waits on the ch04 queue have returned so far (by the pump, or by the turns of poll()).
-  std::uint64_t waits_returned() const;
+                        const TriedRead& tried);
   static std::size_t try_write(NativeSocket sock, std::span<const std::byte> buffer);
 
   // Pending operations of `sock` complete with operation_canceled (CancelIoEx).

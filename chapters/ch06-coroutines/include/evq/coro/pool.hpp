@@ -161,9 +161,8 @@ class Pool {
     completion::Endpoint to{};
     std::optional<std::chrono::milliseconds> limit{};
     IoOp op{};
-    std::uint32_t done_inline = 0;  // a write: what went out at once, before the rest was issued
-    bool found_empty = false;       // a read: the inline try found nothing there (EAGAIN)
-    std::uint64_t waits_seen = 0;   // PortIo::waits_returned() just before that try
+    std::uint32_t done_inline = 0;    // a write: what went out at once, before the rest was issued
+    port::PortIo::TriedRead tried{};  // a read: what the inline try saw (found nothing there?)
 
     // co_await pool.read(s, buf).in(scope): the operation belongs to `scope` (see CancelScope).
     OpAwaiter in(CancelScope& scope) && {
