@@ -145,6 +145,10 @@ Task<IoResult> guarded(Pool& pool, NativeSocket s, std::chrono::milliseconds lim
   co_return co_await pool.read_for(s, bytes_of(buffer), limit);
 }
 
+Task<IoResult> read_in(Pool& pool, CancelScope& scope, NativeSocket s, std::string& buffer) {
+  co_return co_await pool.read(s, bytes_of(buffer)).in(scope);
+}
+
 Task<void> thrower(Pool& pool, const char* what) {
   co_await pool.sleep_for(5ms);
   throw std::runtime_error(what);
@@ -323,6 +327,41 @@ TEST_CASE("read_for on the pool: silence is an aborted read, data in time is a n
     IoResult in_time = pool.run(guarded(pool, pair.server.get(), 5000ms));
     CHECK_MESSAGE(!in_time.error, in_time.error.message());
     CHECK(in_time.bytes == 7);
+    pool.close(std::move(pair.server));
+  }
+}
+
+TEST_CASE("what completed is forgotten: a scope or a read_for deadline leaves the socket's next read alone") {
+  // Both keep a record per operation for their cancel: the scope, which sockets have operations
+  // in it; the timer, which deadline guards which read. Once the operation completes, neither may
+  // reach the socket again: a read issued after it, outside the scope and past the deadline, must
+  // get its data.
+  for (const std::string& name : usable()) {
+    INFO("backend " << name);
+    Pool pool(Pool::Options{2, 4, name});
+    loopback::Pair pair = loopback::connected_pair();
+    pool.associate(pair.server.get());
+    CancelScope scope(pool);
+    std::string first(3, '\0');
+    loopback::send_all(pair.client.get(), "one");
+    IoResult in_scope = pool.run(read_in(pool, scope, pair.server.get(), first));
+    REQUIRE_MESSAGE(!in_scope.error, in_scope.error.message());
+    loopback::send_all(pair.client.get(), "two");
+    IoResult guarded_read = pool.run(guarded(pool, pair.server.get(), 100ms));  // done long before 100 ms
+    REQUIRE_MESSAGE(!guarded_read.error, guarded_read.error.message());
+    std::string buffer(16, '\0');
+    std::atomic<int> resumed{0};
+    IoResult seen;
+    pool.spawn(reader(pool, pair.server.get(), buffer, resumed, seen));  // no scope, no deadline
+    std::this_thread::sleep_for(300ms);  // the dropped deadline's time comes and goes
+    scope.cancel();                      // a scope whose operation on this socket is over
+    std::this_thread::sleep_for(20ms);
+    loopback::send_all(pair.client.get(), "three");
+    pool.join();
+    CHECK(resumed == 1);
+    CHECK_MESSAGE(!seen.error, "the read outside the scope and the deadline got: " << seen.error.message());
+    CHECK(seen.bytes == 5);
+    CHECK(buffer.substr(0, 5) == "three");
     pool.close(std::move(pair.server));
   }
 }

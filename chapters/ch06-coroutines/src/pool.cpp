@@ -4,7 +4,6 @@
 #include <map>
 #include <stdexcept>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 namespace evq::coro {
@@ -33,17 +32,18 @@ class Pool::Timers {
     if (at == entries_.begin()) wake_.notify_one();  // see arm(): only a new earliest deadline wakes
   }
 
-  // Registers a deadline that cancels `sock`, writes its id to `id_out`, then issues the guarded
-  // operation, all under the lock: the deadline cannot fire (and cancel) before the operation is
-  // issued, so a cancel never misses the read it was meant for. Nothing is touched after `issue`:
-  // by then the operation may have completed and its frame moved on, on another thread.
+  // Registers a deadline that cancels `sock`, writes its id and deadline to the operation, then
+  // issues the guarded operation, all under the lock: the deadline cannot fire (and cancel) before
+  // the operation is issued, so a cancel never misses the read it was meant for. Nothing is touched
+  // after `issue`: by then the operation may have completed and its frame moved on, on another
+  // thread.
   template <typename Issue>
-  void arm(Clock::time_point due, NativeSocket sock, std::uint64_t& id_out, Issue issue) {
+  void arm(Clock::time_point due, NativeSocket sock, IoOp& op, Issue issue) {
     std::lock_guard lock(mutex_);
     const std::uint64_t id = next_id_++;
-    id_out = id;
+    op.timer = id;
+    op.timer_due = due;
     auto [at, added] = entries_.emplace(Key{due, id}, Entry{{}, sock});
-    armed_.emplace(id, due);
     // The thread sleeps until the earliest deadline; a later one changes nothing for it, so only a
     // new earliest one wakes it. (A server arms one idle timeout per read, all of the same length:
     // waking the timer thread for each would cost a context switch per request.)
@@ -51,13 +51,12 @@ class Pool::Timers {
     issue();
   }
 
-  // The guarded operation completed first: its deadline is dropped.
-  void disarm(std::uint64_t id) {
+  // The guarded operation completed first: its deadline is dropped. (Not there: it fired already,
+  // and its cancel found nothing, or won.) The deadline and the id are the entry's key, so no
+  // second table is needed to find it.
+  void disarm(const IoOp& op) {
     std::lock_guard lock(mutex_);
-    auto it = armed_.find(id);
-    if (it == armed_.end()) return;  // it fired already (the cancel found nothing, or won)
-    entries_.erase(Key{it->second, id});
-    armed_.erase(it);
+    entries_.erase(Key{op.timer_due, op.timer});
   }
 
  private:
@@ -84,7 +83,6 @@ class Pool::Timers {
       if (entry.waiter) {
         pool_.post_resume(entry.waiter);
       } else {
-        armed_.erase(key.second);
         pool_.io_.cancel(entry.cancel_sock);  // still under the lock: see arm()
       }
     }
@@ -94,7 +92,6 @@ class Pool::Timers {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::map<Key, Entry> entries_;
-  std::unordered_map<std::uint64_t, Clock::time_point> armed_;  // read_for deadlines not fired
   std::uint64_t next_id_ = 1;
   bool stopping_ = false;
   std::thread thread_;
@@ -215,10 +212,10 @@ void Pool::handle(const port::Packet& packet) {
   auto* op = reinterpret_cast<IoOp*>(packet.user);  // the awaiter in the suspended frame
   op->bytes = packet.bytes;
   op->error = packet.error;
-  if (op->timer) timers_->disarm(op->timer);  // read_for: the data beat the deadline
+  if (op->timer) timers_->disarm(*op);  // read_for: the data beat the deadline
   if (op->scope) {
     std::lock_guard lock(op->scope->mutex_);
-    if (--op->scope->pending_[op->sock] == 0) op->scope->pending_.erase(op->sock);
+    --op->scope->pending_[op->sock];  // a 0 stays: see CancelScope::pending_
   }
   if (op->is_accept && !packet.error) {
     op->accepted = io_.take_accepted(packet.user);
@@ -280,7 +277,7 @@ void Pool::OpAwaiter::issue() {
     }
   };
   if (limit)
-    pool.timers_->arm(Clock::now() + *limit, sock, op.timer, start);
+    pool.timers_->arm(Clock::now() + *limit, sock, op, start);
   else
     start();
 }
@@ -316,7 +313,8 @@ void CancelScope::cancel() {
   std::lock_guard lock(mutex_);
   if (cancelled_.load()) return;
   cancelled_.store(true);
-  for (const auto& [sock, count] : pending_) pool_.cancel(sock);  // ch04's cancel, through the pump
+  for (const auto& [sock, count] : pending_)
+    if (count > 0) pool_.cancel(sock);  // ch04's cancel, through the pump
 }
 
 bool CancelScope::cancelled() const {

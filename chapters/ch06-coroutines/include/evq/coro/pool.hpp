@@ -68,8 +68,12 @@ class CancelScope {
   friend class Pool;
   Pool& pool_;
   mutable std::mutex mutex_;
-  std::atomic<bool> cancelled_{false};           // set under mutex_; read without it only as a first look
-  std::map<NativeSocket, std::size_t> pending_;  // sockets with operations in flight in the scope
+  std::atomic<bool> cancelled_{false};  // set under mutex_; read without it only as a first look
+  // Sockets with operations in flight in the scope, and how many. A count that falls to 0 stays
+  // (cancel() skips it): the scope is used for every read, and a node allocated and freed each
+  // time was a cost per request. There is one entry per socket number ever used in the scope, and
+  // socket numbers are reused, so it grows no bigger than the most sockets open at once.
+  std::map<NativeSocket, std::size_t> pending_;
 };
 
 class Pool {
@@ -146,8 +150,9 @@ class Pool {
     std::coroutine_handle<> waiter;
     std::uint32_t bytes = 0;
     std::error_code error;
-    OwnedSocket accepted;     // accept: the new socket, already associated
-    std::uint64_t timer = 0;  // read_for: the timer that cancels it (0: none)
+    OwnedSocket accepted;                               // accept: the new socket, already associated
+    std::uint64_t timer = 0;                            // read_for: the timer that cancels it (0: none)
+    std::chrono::steady_clock::time_point timer_due{};  // and its deadline: the two find it again
     bool is_accept = false;
     CancelScope* scope = nullptr;  // .in(scope): told when the operation completes
     NativeSocket sock{};
