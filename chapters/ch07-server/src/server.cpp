@@ -86,6 +86,7 @@ Task<void> HttpServer::connection(coro::OwnedSocket sock) {
   std::string output;                       // lent at each write
   Clock::time_point head_deadline{};
   bool more_buffered = false;  // complete requests still in the parser after a full output
+  Request request;             // kept across requests: the parser reuses what it allocated
   for (;;) {
     output.clear();
     if (!more_buffered) {
@@ -122,7 +123,6 @@ Task<void> HttpServer::connection(coro::OwnedSocket sock) {
     // Every complete request that came, answered in order: pipelining.
     bool close_after = false;
     more_buffered = false;
-    Request request;
     for (;;) {
       if (output.size() >= kMaxOutput) {
         more_buffered = true;

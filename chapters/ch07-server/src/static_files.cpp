@@ -1,5 +1,6 @@
 #include "evq/http/static_files.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -83,8 +84,22 @@ StaticFiles::StaticFiles(const fs::path& root) {
 // [snippet static-find]
 StaticFiles::Found StaticFiles::find(std::string_view target) const {
   Found f;
+  const std::string_view raw_path = target.substr(0, target.find('?'));
+  const auto now = std::chrono::steady_clock::now();
+  {
+    // The answer itself, remembered by the path as it came (the same spelling of the same file, on
+    // every request of a benchmark or a busy page): no decoding, no file system, one lookup.
+    std::lock_guard lock(mutex_);
+    auto it = answers_.find(raw_path);
+    if (it != answers_.end() && now - it->second.since < kRecheck) {
+      f.status = 200;
+      f.body = it->second.body;
+      f.content_type = it->second.content_type;
+      return f;
+    }
+  }
   std::string path;
-  if (!percent_decode(target.substr(0, target.find('?')), path)) {
+  if (!percent_decode(raw_path, path)) {
     f.status = 400;
     f.why = "a malformed %-escape or a NUL byte in the path";
     return f;
@@ -101,13 +116,16 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
     if (!segment.empty() && segment != ".") relative /= fs::path(std::string(segment));
     at = slash + 1;
   }
-  const auto now = std::chrono::steady_clock::now();
   const std::string asked = relative.generic_string();
   fs::path real;
+  auto since = now;  // the oldest of the checks this answer rests on: it is remembered that long
   {
     std::lock_guard lock(mutex_);
     auto it = resolved_.find(asked);
-    if (it != resolved_.end() && now - it->second.checked < kRecheck) real = it->second.real;
+    if (it != resolved_.end() && now - it->second.checked < kRecheck) {
+      real = it->second.real;
+      since = it->second.checked;
+    }
   }
   std::error_code ec;
   if (real.empty()) {
@@ -131,8 +149,12 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
       f.status = 200;
       f.body = it->second.body;
       f.content_type = content_type_for(real);
-      return f;
+      since = std::min(since, it->second.checked);
     }
+  }
+  if (f.status == 200) {
+    remember(raw_path, f, since);
+    return f;
   }
   const std::uintmax_t size = fs::file_size(real, ec);
   const fs::file_time_type mtime = fs::last_write_time(real, ec);
@@ -164,7 +186,17 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
   f.status = 200;
   f.body = body;
   f.content_type = content_type_for(real);
+  if (body->size() <= kMaxCachedFile) remember(raw_path, f, since);
   return f;
+}
+
+// Only a 200 is remembered (a failure is looked up again every time), and only a file small
+// enough for the cache. Many spellings: start again, as resolved_ does.
+void StaticFiles::remember(std::string_view raw_path, const Found& f,
+                           std::chrono::steady_clock::time_point since) const {
+  std::lock_guard lock(mutex_);
+  if (answers_.size() >= kMaxResolved) answers_.clear();
+  answers_.insert_or_assign(std::string(raw_path), Answer{f.body, f.content_type, since});
 }
 
 }  // namespace evq::http
