@@ -92,6 +92,24 @@ TEST_CASE("a file replaced by a symlink that leads out is refused once its remem
   CHECK(files.find("/page.txt").status == 404);
 }
 
+TEST_CASE("answers are remembered by their spelling, but not a long one, and not a failure") {
+  // A client may spell one file many ways ("/./hello.txt", "//hello.txt", ...); each spelling that
+  // is remembered costs its length in memory, so a spelling longer than 256 bytes is looked up
+  // every time instead.
+  Site site;
+  StaticFiles files(site.dir);
+  CHECK(body_of(files.find("/hello.txt")) == "hello\n");
+  CHECK(body_of(files.find("/./hello.txt?x=1")) == "hello\n");
+  CHECK(files.remembered_answers() == 2);
+  for (int i = 0; i < 50; ++i) {
+    std::string longer = "/";
+    for (int dots = 0; dots < 200 + i; ++dots) longer += "./";
+    CHECK(body_of(files.find(longer + "hello.txt")) == "hello\n");
+  }
+  CHECK(files.find("/missing.txt").status == 404);
+  CHECK(files.remembered_answers() == 2);
+}
+
 TEST_CASE("a root that is not a directory is refused when the server is made") {
   CHECK_THROWS_AS(StaticFiles("/nonexistent/evq/root"), std::invalid_argument);
 }

@@ -15,7 +15,8 @@ namespace {
 constexpr std::uintmax_t kMaxCachedFile = 1024 * 1024;
 constexpr std::size_t kMaxCacheBytes = 64 * 1024 * 1024;
 constexpr auto kRecheck = std::chrono::seconds(1);
-constexpr std::size_t kMaxResolved = 4096;  // remembered path lookups
+constexpr std::size_t kMaxResolved = 4096;       // remembered path lookups
+constexpr std::size_t kMaxRememberedPath = 256;  // longer spellings are looked up every time
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -190,10 +191,12 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
   return f;
 }
 
-// Only a 200 is remembered (a failure is looked up again every time), and only a file small
-// enough for the cache. Many spellings: start again, as resolved_ does.
+// Only a 200 is remembered (a failure is looked up again every time), only a file small enough
+// for the cache, and only a short spelling: "/./././..." up to the header limit, 4096 times over,
+// would otherwise hold megabytes of keys. Many spellings: start again, as resolved_ does.
 void StaticFiles::remember(std::string_view raw_path, const Found& f,
                            std::chrono::steady_clock::time_point since) const {
+  if (raw_path.size() > kMaxRememberedPath) return;
   std::lock_guard lock(mutex_);
   if (answers_.size() >= kMaxResolved) answers_.clear();
   answers_.insert_or_assign(std::string(raw_path), Answer{f.body, f.content_type, since});

@@ -50,6 +50,11 @@ class StaticFiles {
   Found find(std::string_view target) const;
 
   const std::filesystem::path& root() const { return root_; }
+  // How many answers are remembered by their spelling (bounded: see remember()).
+  std::size_t remembered_answers() const {
+    std::lock_guard lock(mutex_);
+    return answers_.size();
+  }
 
  private:
   struct Cached {
