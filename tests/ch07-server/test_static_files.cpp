@@ -110,6 +110,25 @@ TEST_CASE("answers are remembered by their spelling, but not a long one, and not
   CHECK(files.remembered_answers() == 2);
 }
 
+TEST_CASE("an answer is remembered only while the file cache holds its body") {
+  // The cache holds files up to 1 MiB, 64 MiB in all. An answer remembered by its spelling keeps
+  // its body alive, so one for a body the cache had no room for would hold memory past that bound.
+  Site site;
+  StaticFiles files(site.dir);
+  const std::string mebibyte(1024 * 1024, 'x');
+  for (int i = 0; i < 66; ++i) site.write("big" + std::to_string(i) + ".txt", mebibyte);
+  site.write("huge.txt", mebibyte + "and more");
+  for (int i = 0; i < 66; ++i) {
+    const StaticFiles::Found f = files.find("/big" + std::to_string(i) + ".txt");
+    REQUIRE(f.status == 200);
+    CHECK(f.body->size() == mebibyte.size());
+  }
+  CHECK(body_of(files.find("/huge.txt")).size() == mebibyte.size() + 8);
+  CHECK_MESSAGE(
+      files.remembered_answers() == 64,
+      "64 files of 1 MiB fill the cache; the two after them and the larger file are served, not kept");
+}
+
 TEST_CASE("a root that is not a directory is refused when the server is made") {
   CHECK_THROWS_AS(StaticFiles("/nonexistent/evq/root"), std::invalid_argument);
 }

@@ -78,7 +78,7 @@ class Pool::Timers {
         wake_.wait_until(lock, due);
         continue;
       }
-      auto [key, entry] = *entries_.begin();
+      const Entry entry = entries_.begin()->second;
       entries_.erase(entries_.begin());
       if (entry.waiter) {
         pool_.post_resume(entry.waiter);

@@ -169,6 +169,7 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
       body = it->second.body;
     }
   }
+  bool cached = body != nullptr;  // the cache holds it: then the answer may be remembered too
   if (!body) {
     body = read_whole(real);
     if (!body) return f;
@@ -179,6 +180,7 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
       if (cached_bytes_ + body->size() <= kMaxCacheBytes) {
         cache_[key] = Cached{body, mtime, size, now};
         cached_bytes_ += body->size();
+        cached = true;
       } else if (it != cache_.end()) {
         cache_.erase(it);
       }
@@ -187,13 +189,14 @@ StaticFiles::Found StaticFiles::find(std::string_view target) const {
   f.status = 200;
   f.body = body;
   f.content_type = content_type_for(real);
-  if (body->size() <= kMaxCachedFile) remember(raw_path, f, since);
+  if (cached) remember(raw_path, f, since);
   return f;
 }
 
-// Only a 200 is remembered (a failure is looked up again every time), only a file small enough
-// for the cache, and only a short spelling: "/./././..." up to the header limit, 4096 times over,
-// would otherwise hold megabytes of keys. Many spellings: start again, as resolved_ does.
+// Only a 200 is remembered (a failure is looked up again every time), only a body the cache holds
+// (an answer that kept a body the cache had no room for would pass kMaxCacheBytes), and only a
+// short spelling: "/./././..." up to the header limit, 4096 times over, would otherwise hold
+// megabytes of keys. Many spellings: start again, as resolved_ does.
 void StaticFiles::remember(std::string_view raw_path, const Found& f,
                            std::chrono::steady_clock::time_point since) const {
   if (raw_path.size() > kMaxRememberedPath) return;
