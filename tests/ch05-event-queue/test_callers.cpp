@@ -305,3 +305,88 @@ TEST_CASE("read_found_empty after a turn already saw the data's edge still wakes
     io.close(std::move(pair.server));
   }
 }
+
+// ThreadPool::next takes what the port holds before it takes a turn at the ch04 queue, as Asio's
+// scheduler runs its reactor only when its queue comes round to it. A turn taken while packets
+// wait would sleep in the ch04 queue, or come back with a batch of one, and a busy server would
+// pay a context switch for each such batch (chapter 7's benchmark counts them).
+TEST_CASE("a pool that drives the queue takes the port's queued packet before a turn's completion") {
+  for (const std::string& backend : callers_backends()) {
+    CAPTURE(backend);
+    Port port(1);
+    PortIo io(port, backend, Driver::callers);
+    peer::Pair pair = peer::connected_pair();
+    std::vector<std::byte> buffer(64);
+    io.associate(pair.server.get(), 5);
+    enum : std::uint64_t { kGate = 100, kPosted = 22, kRead = 11 };
+    std::mutex mutex;
+    std::vector<std::uint64_t> order;
+    std::atomic<bool> in_gate{false}, open{false};
+    auto handler = [&](const Packet& p) {
+      {
+        std::lock_guard lock(mutex);
+        order.push_back(p.user);
+      }
+      if (p.user != kGate) return;
+      in_gate = true;
+      wait_until([&] { return open.load(); });
+    };
+    ThreadPool pool(port, handler, 1, "t", &io);
+    port.post(Packet{0, 0, kGate, {}});
+    io.wake();  // the pool's one thread may be waiting in its turn: a post alone reaches no one
+    REQUIRE(wait_until([&] { return in_gate.load(); }));
+    // While the only thread is busy: a read whose data is there already, then a packet posted.
+    io.read(pair.server.get(), buffer, kRead);
+    loopback::send_all(pair.client.get(), "data");
+    port.post(Packet{0, 0, kPosted, {}});
+    open = true;
+    const bool all = wait_until([&] {
+      std::lock_guard lock(mutex);
+      return order.size() == 3;
+    });
+    pool.stop();
+    REQUIRE(all);
+    std::string seen;
+    for (std::uint64_t user : order) seen += (seen.empty() ? "" : " ") + std::to_string(user);
+    INFO("expected the gate (100), then the packet the port held (22), then the read a turn completes (11)");
+    CHECK(seen == "100 22 11");
+    CHECK(text(buffer, 4) == "data");
+    io.close(std::move(pair.server));
+  }
+}
+
+// ... but not for ever: a handler that keeps posting (chapter 6's hop, a timer that fires often)
+// would otherwise keep every socket's completion out. After ThreadPool::kQueuedBeforeTurn packets
+// in a row, the turn comes anyway.
+TEST_CASE("a pool that drives the queue still takes turns while a handler keeps posting") {
+  for (const std::string& backend : callers_backends()) {
+    CAPTURE(backend);
+    Port port(1);
+    PortIo io(port, backend, Driver::callers);
+    peer::Pair pair = peer::connected_pair();
+    std::vector<std::byte> buffer(64);
+    io.associate(pair.server.get(), 5);
+    enum : std::uint64_t { kStream = 1, kRead = 11 };
+    std::atomic<bool> read_done{false}, stream_on{true};
+    std::atomic<std::size_t> posted{0};
+    auto handler = [&](const Packet& p) {
+      if (p.user == kRead) read_done = true;
+      if (p.user == kStream && stream_on) {
+        posted.fetch_add(1);
+        port.post(p);  // the same packet again: the port is never empty
+      }
+    };
+    ThreadPool pool(port, handler, 1, "t", &io);
+    io.read(pair.server.get(), buffer, kRead);
+    loopback::send_all(pair.client.get(), "x");
+    port.post(Packet{0, 0, kStream, {}});
+    io.wake();
+    const bool completed = wait_until([&] { return read_done.load(); });
+    stream_on = false;
+    pool.stop();
+    INFO(posted.load() << " packets were posted while the read waited");
+    CHECK(completed);
+    CHECK(posted.load() > 0);  // the stream did run alongside
+    io.close(std::move(pair.server));
+  }
+}

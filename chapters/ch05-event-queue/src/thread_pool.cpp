@@ -36,8 +36,9 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run(unsigned index) {
   if (Trace* t = port_.trace()) t->name_thread(fmt::format("{} {}", name_, index + 1));
+  unsigned queued_in_a_row = 0;
   for (;;) {
-    GetResult r = next();
+    GetResult r = next(queued_in_a_row);
     if (r.status == Wait::closed) return;
     if (!r.got()) continue;
     try {
@@ -51,8 +52,20 @@ void ThreadPool::run(unsigned index) {
 }
 
 // [snippet pool-next]
-GetResult ThreadPool::next() {
+GetResult ThreadPool::next(unsigned& queued_in_a_row) {
   if (!drive_) return port_.get();
+  // What the port holds already comes first, as Asio's scheduler runs its reactor only when its
+  // queue comes round to it: a turn taken now would sleep in the ch04 queue while work waits here,
+  // and wake for a batch of one. After kQueuedBeforeTurn packets in a row the turn comes anyway,
+  // so that a stream of posts cannot keep the sockets' completions out.
+  if (queued_in_a_row < kQueuedBeforeTurn) {
+    GetResult queued = port_.get(std::chrono::milliseconds(0));
+    if (queued.status != Wait::timeout) {
+      ++queued_in_a_row;
+      return queued;
+    }
+  }
+  queued_in_a_row = 0;
   std::optional<Packet> mine;
   // Another thread's turn at the ch04 queue: wait in get(), which takes a queued packet first.
   if (!drive_->poll(mine)) return port_.get();

@@ -55,7 +55,10 @@ class ThreadPool {
 
  private:
   void run(unsigned index);
-  GetResult next();  // the next packet for this thread, or why there is none
+  // The next packet for this thread, or why there is none. `queued_in_a_row` is the caller's count
+  // of packets taken from the port without a turn at the ch04 queue in between.
+  GetResult next(unsigned& queued_in_a_row);
+  static constexpr unsigned kQueuedBeforeTurn = 64;
 
   Port& port_;
   Handler handler_;
