@@ -165,7 +165,10 @@ int main(int argc, char** argv) {
              default_backend());
   cli.option("root", "the directory to serve", EVQ_CH07_WWW);
   cli.option("threads", "pool threads (0: twice the port's concurrency)", "0");
-  cli.option("concurrency", "the port's concurrency (0: the number of CPUs)", "0");
+  cli.option(
+      "concurrency",
+      "the port's concurrency (0: the number of CPUs; 1 was fastest in the benchmark, its clients on the same CPUs)",
+      "0");
   cli.option("idle-timeout-ms", "close a connection with no request under way after this long", "5000");
   cli.option("header-timeout-ms", "a request's head must arrive within this long of its first byte", "10000");
   cli.option(
