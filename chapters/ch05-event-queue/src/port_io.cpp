@@ -266,10 +266,15 @@ bool PortIo::poll(std::optional<Packet>& mine) {
   while (!p.take_requests()) {  // as the pump does: until none is left, then marked asleep
   }
   std::size_t n;
-  {
+  if (p.port_.counters().queued > 0) {
+    // The port holds packets already, which this thread takes next: only look, and as a running
+    // thread. A look is not a wait: a BlockingScope here would let the port hand those packets
+    // to a waiter meanwhile (chapter 6's hops moved to another thread that way, under Wine).
+    n = p.queue_->wait(p.batch_, Timeout(std::chrono::milliseconds(0)));
+  } else {
     BlockingScope blocking;  // waiting here is not running: the port may release someone else
-    // A packet already queued with nobody running may be ours to take: then only look. (Whoever
-    // posts after this line sees us not running, and wakes us: see wake().)
+    // A packet queued since then, with nobody running, may be ours to take: then only look.
+    // (Whoever posts after this line sees us not running, and wakes us: see wake().)
     const Port::Counters now = p.port_.counters();
     const bool look_only = now.queued > 0 && now.running == 0;
     n = p.queue_->wait(p.batch_, look_only ? Timeout(std::chrono::milliseconds(0)) : std::nullopt);

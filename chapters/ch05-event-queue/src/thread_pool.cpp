@@ -58,12 +58,18 @@ GetResult ThreadPool::next(unsigned& queued_in_a_row) {
   // queue comes round to it: a turn taken now would sleep in the ch04 queue while work waits here,
   // and wake for a batch of one. After kQueuedBeforeTurn packets in a row the turn comes anyway,
   // so that a stream of posts cannot keep the sockets' completions out.
-  if (queued_in_a_row < kQueuedBeforeTurn) {
+  // Only when the port says it holds one: a get() that only looks counts as running when it comes
+  // back empty, and an idle thread counted as running could keep a packet from the thread that
+  // posted it, past the concurrency (the hop test under Wine).
+  if (queued_in_a_row < kQueuedBeforeTurn && port_.counters().queued > 0) {
     GetResult queued = port_.get(std::chrono::milliseconds(0));
     if (queued.status != Wait::timeout) {
       ++queued_in_a_row;
       return queued;
     }
+    // Queued, but the threads running are at the port's concurrency: wait for one of them in
+    // get(), as any waiter does. A turn would only look, and come back here: a spin.
+    return port_.get();
   }
   queued_in_a_row = 0;
   std::optional<Packet> mine;
