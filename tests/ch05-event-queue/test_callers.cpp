@@ -45,6 +45,19 @@ std::vector<std::string> callers_backends() {
   return out;
 }
 
+// A callers-driven PortIo over `backend`, and one connected pair whose server end is associated
+// with key 5: what most tests here start from.
+struct Rig {
+  Port port;
+  PortIo io;
+  peer::Pair pair = peer::connected_pair();
+  std::vector<std::byte> buffer = std::vector<std::byte>(64);
+  Rig(const std::string& backend, unsigned concurrency)
+      : port(concurrency), io(port, backend, Driver::callers) {
+    io.associate(pair.server.get(), 5);
+  }
+};
+
 // Takes turns at the queue on this thread until one of them completes something for us.
 bool poll_until_mine(PortIo& io, std::optional<Packet>& mine) {
   return wait_until([&] {
@@ -245,11 +258,10 @@ TEST_CASE("read_found_empty completes when its data comes, on every backend and 
 TEST_CASE("read_found_empty after a turn already saw the data's edge still wakes the turn that waits") {
   for (const std::string& backend : callers_backends()) {
     CAPTURE(backend);
-    Port port(2);
-    PortIo io(port, backend, Driver::callers);
-    peer::Pair pair = peer::connected_pair();
-    std::vector<std::byte> buffer(64);
-    io.associate(pair.server.get(), 5);
+    Rig rig(backend, 2);
+    PortIo& io = rig.io;
+    peer::Pair& pair = rig.pair;
+    std::vector<std::byte>& buffer = rig.buffer;
     io.read(pair.server.get(), buffer, 1);  // a first read, so that the socket is watched
     loopback::send_all(pair.client.get(), "x");
     std::optional<Packet> mine;
@@ -313,11 +325,11 @@ TEST_CASE("read_found_empty after a turn already saw the data's edge still wakes
 TEST_CASE("a pool that drives the queue takes the port's queued packet before a turn's completion") {
   for (const std::string& backend : callers_backends()) {
     CAPTURE(backend);
-    Port port(1);
-    PortIo io(port, backend, Driver::callers);
-    peer::Pair pair = peer::connected_pair();
-    std::vector<std::byte> buffer(64);
-    io.associate(pair.server.get(), 5);
+    Rig rig(backend, 1);
+    Port& port = rig.port;
+    PortIo& io = rig.io;
+    peer::Pair& pair = rig.pair;
+    std::vector<std::byte>& buffer = rig.buffer;
     enum : std::uint64_t { kGate = 100, kPosted = 22, kRead = 11 };
     std::mutex mutex;
     std::vector<std::uint64_t> order;
@@ -361,11 +373,11 @@ TEST_CASE("a pool that drives the queue takes the port's queued packet before a 
 TEST_CASE("a pool that drives the queue still takes turns while a handler keeps posting") {
   for (const std::string& backend : callers_backends()) {
     CAPTURE(backend);
-    Port port(1);
-    PortIo io(port, backend, Driver::callers);
-    peer::Pair pair = peer::connected_pair();
-    std::vector<std::byte> buffer(64);
-    io.associate(pair.server.get(), 5);
+    Rig rig(backend, 1);
+    Port& port = rig.port;
+    PortIo& io = rig.io;
+    peer::Pair& pair = rig.pair;
+    std::vector<std::byte>& buffer = rig.buffer;
     enum : std::uint64_t { kStream = 1, kRead = 11 };
     std::atomic<bool> read_done{false}, stream_on{true};
     std::atomic<std::size_t> posted{0};
