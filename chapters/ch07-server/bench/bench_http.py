@@ -321,7 +321,8 @@ def main():
         target(f"{best['server']} p99 <= nginx's: {best['p99_us']:.0f} us vs {nginx64['p99_us']:.0f} us",
                best["p99_us"] <= nginx64["p99_us"])
     # The most requests/s wrk's threads could ask for, had they run all the time at the lowest CPU
-    # cost per request any server let them have: a bar above it cannot be reached on this machine.
+    # cost per request any server let them have in this run: a bar above it was out of reach in this
+    # run (a server that let wrk spend less per request would raise it).
     at64 = [r for r in rows if r["connections"] == 64 and r["requests"] > 0 and r["wrk_us_per_req"] > 0]
     cheapest = min(at64, key=lambda r: r["wrk_us_per_req"]) if at64 else None
     ceiling = cheapest["wrk_threads"] * 1e6 / cheapest["wrk_us_per_req"] if cheapest else float("inf")
