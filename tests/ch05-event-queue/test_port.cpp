@@ -143,6 +143,63 @@ TEST_CASE("a timed-out get() leaves the thread running, and a thread that exits 
   CHECK_FALSE(port.is_associated());
 }
 
+TEST_CASE("take_queued takes the oldest packet without waiting, and a look that finds none changes nothing") {
+  Port port(1);
+  Port::Counters before = port.counters();
+  std::thread t([&] {  // a thread of its own: it has never been running for this port
+    evq::port::Packet out;
+    CHECK(port.take_queued(out) == Port::Queued::none);  // step 1: an empty port ...
+    CHECK(port.counters().running == 0);  // ... and, unlike get(0), the thread is not counted as running
+    port.post(7);
+    port.post(8);
+    CHECK(port.take_queued(out) == Port::Queued::taken);  // step 2: the oldest packet, FIFO ...
+    CHECK(out.key == 7);
+    CHECK(port.counters().running == 1);                  // ... and now it runs with it, as after a get()
+    CHECK(port.take_queued(out) == Port::Queued::taken);  // step 3: a running thread at the cap of 1
+    CHECK(out.key == 8);                                  // takes the next: it does not count while it asks
+    CHECK(port.counters().running == 1);
+    CHECK(port.take_queued(out) == Port::Queued::none);  // step 4: empty again, and still running
+    CHECK(port.counters().running == 1);
+  });
+  t.join();
+  CHECK(before.running == 0);
+  CHECK(port.counters().running == 0);
+  CHECK(port.counters().queued == 0);
+}
+
+TEST_CASE("take_queued leaves the packet queued while other threads run at the cap, and says closed") {
+  Port port(1);
+  std::atomic<bool> finish{false};
+  std::thread runner([&] {  // takes a packet and keeps running: the cap of 1 is reached
+    port.get(kDeadline);
+    wait_until([&] { return finish.load(); });
+  });
+  port.post(1);
+  REQUIRE(wait_until([&] { return port.counters().running == 1 && port.counters().queued == 0; }));
+  INFO("step 1: another thread, not running, finds a packet queued but the cap reached: capped");
+  port.post(2);
+  evq::port::Packet out;
+  CHECK(port.take_queued(out) == Port::Queued::capped);
+  Port::Counters c = port.counters();
+  CHECK_MESSAGE(c.queued == 1, "a capped look must leave the packet queued");
+  CHECK_MESSAGE(c.running == 1, "a capped look must not count this thread as running");
+  finish = true;
+  runner.join();
+  INFO("step 2: the runner exited, so the cap lets this thread take it");
+  CHECK(port.take_queued(out) == Port::Queued::taken);
+  CHECK(out.key == 2);
+  INFO("step 3: after close, take_queued says closed and the association ends");
+  port.close();
+  CHECK(port.take_queued(out) == Port::Queued::closed);
+  CHECK_FALSE(port.is_associated());
+  CHECK_MESSAGE(port.counters().running == 0, "a thread that leaves a closed port no longer runs for it");
+  INFO("step 4: the thread can run for a new port, counted once");
+  Port next(1);
+  next.post(3);
+  CHECK(next.get(0ms).got());
+  CHECK(next.counters().running == 1);
+}
+
 TEST_CASE("a get() on a second port moves the association and the running count") {
   Port a(1), b(1);
   INFO("step 1: a packet taken from port a: this thread runs for a");

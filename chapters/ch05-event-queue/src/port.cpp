@@ -245,6 +245,40 @@ Port::ManyResult Port::get_many(std::span<Packet> out, Timeout timeout) {
 }
 // [/snippet get-park]
 
+// [snippet take-queued hide=traced]
+Port::Queued Port::take_queued(Packet& out) {
+  Association& self = detail::this_thread_association();
+  if (self.core != core_) {
+    self.leave();  // as in get(): one port at a time
+    self.core = core_;
+  }
+  Core& c = *self.core;
+  std::unique_lock lock(c.state_lock);
+  if (c.closed) {
+    if (self.running) {  // as get() does: a thread leaving a closed port no longer runs for it
+      --c.running;
+      self.running = false;
+    }
+    lock.unlock();
+    self.core.reset();  // closing the port ends the association
+    return Queued::closed;
+  }
+  if (c.queue.empty()) c.drain_inbox_locked();
+  if (c.queue.empty()) return Queued::none;  // nothing changed: not even a get_called in the trace
+  // The cap as get() would see it: this thread, back at the port, does not count while it asks.
+  const unsigned others = c.running - (self.running ? 1 : 0);
+  if (others >= c.concurrency) return Queued::capped;
+  c.take_locked(std::span<Packet>(&out, 1));
+  if (!self.running) {
+    ++c.running;  // it runs with the packet now, as a thread that get() returned to does
+    self.running = true;
+  }
+  c.traced(Kind::get_called);
+  c.traced_locked(Kind::got, out.key);
+  return Queued::taken;
+}
+// [/snippet take-queued]
+
 // [snippet close]
 std::size_t Port::close() {
   Core& c = *core_;

@@ -58,18 +58,19 @@ GetResult ThreadPool::next(unsigned& queued_in_a_row) {
   // queue comes round to it: a turn taken now would sleep in the ch04 queue while work waits here,
   // and wake for a batch of one. After kQueuedBeforeTurn packets in a row the turn comes anyway,
   // so that a stream of posts cannot keep the sockets' completions out.
-  // Only when the port says it holds one: a get() that only looks counts as running when it comes
-  // back empty, and an idle thread counted as running could keep a packet from the thread that
-  // posted it, past the concurrency (the hop test under Wine).
-  if (queued_in_a_row < kQueuedBeforeTurn && port_.counters().queued > 0) {
-    GetResult queued = port_.get(std::chrono::milliseconds(0));
-    if (queued.status != Wait::timeout) {
-      ++queued_in_a_row;
-      return queued;
+  GetResult r{Wait::packet, {}};
+  if (queued_in_a_row < kQueuedBeforeTurn) {
+    switch (port_.take_queued(r.packet)) {
+      case Port::Queued::taken:
+        ++queued_in_a_row;
+        return r;
+      case Port::Queued::capped:  // wait for a running thread in get(), as any waiter does: a turn
+        return port_.get();       // would only look (see PortIo::poll) and come back here, a spin
+      case Port::Queued::closed:
+        return GetResult{Wait::closed, {}};
+      case Port::Queued::none:
+        break;
     }
-    // Queued, but the threads running are at the port's concurrency: wait for one of them in
-    // get(), as any waiter does. A turn would only look, and come back here: a spin.
-    return port_.get();
   }
   queued_in_a_row = 0;
   std::optional<Packet> mine;
@@ -77,8 +78,9 @@ GetResult ThreadPool::next(unsigned& queued_in_a_row) {
   if (!drive_->poll(mine)) return port_.get();
   if (port_.closed()) return GetResult{Wait::closed, {}};  // as a post would have been, it is dropped
   if (mine) return GetResult{Wait::packet, *mine};         // what our turn completed first is ours
-  // Our turn ended with nothing for us: woken, or it only looked because a packet was queued.
-  return port_.get(std::chrono::milliseconds(0));
+  // Our turn ended with nothing for us (woken, or it only looked because a packet was queued):
+  // come back, and the next call looks at the port first.
+  return GetResult{Wait::timeout, {}};
 }
 // [/snippet pool-next]
 

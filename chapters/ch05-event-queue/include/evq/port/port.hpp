@@ -76,6 +76,20 @@ class Port {
   };
   ManyResult get_many(std::span<Packet> out, Timeout timeout = kForever);
 
+  // For a thread with other work to do between packets (ThreadPool's turn at a chapter 4 queue):
+  // the oldest packet, if the port holds one and the cap lets this thread run with it, taken as a
+  // get() would take it, without waiting. Unlike get(0), a look that takes nothing changes nothing:
+  // get(0) counts the thread as running when it comes back empty, take_queued() leaves a thread
+  // that was not running not running (so it holds no place under the cap while it does that other
+  // work). No Win32 call does this; GetQueuedCompletionStatus(port, 0) is the nearest.
+  enum class Queued {
+    taken,   // `out` holds the packet; the thread counts as running
+    none,    // the port holds no packet
+    capped,  // it holds some, but other threads run at the concurrency value: get() would wait
+    closed,  // the port is closed (which ends this thread's association, as get() does)
+  };
+  Queued take_queued(Packet& out);
+
   // CloseHandle(port): every waiter returns Wait::closed, later calls return Wait::closed at once,
   // post() returns false. Returns how many queued packets were dropped (packets own nothing, so
   // dropping one frees nothing). Idempotent.
