@@ -9,6 +9,8 @@ Every server runs as its own process, serving the same 6-byte file (www/hello.tx
     access_log off, sendfile on, keepalive_requests high enough never to close;
   - asio_http_peer (Asio's C++20 coroutines) and uv_http_peer (a uv_loop per thread), both with
     the pool's thread count, both serving one prebuilt response (bench/peer_common.hpp);
+  - bare_http_peer, not a peer but a yardstick: one thread on raw epoll answering with the same
+    prebuilt response and nothing else, the smallest server that answers wrk;
   - chapter 7's http_server on each backend this machine has (epoll, the kqueue emulation, io_uring),
     and on the first of them with inline completions: with the pool at the queue, with the pump
     there, and with the port's concurrency at 1.
@@ -217,7 +219,7 @@ def main():
     if not shutil.which("wrk"):
         die("wrk is not installed (apt-get install wrk; tools/lab setup does it)")
     binaries = Path(args.bin)
-    for b in ("http_server", "asio_http_peer", "uv_http_peer"):
+    for b in ("http_server", "asio_http_peer", "uv_http_peer", "bare_http_peer"):
         if not (binaries / b).exists():
             die(f"{binaries / b} is missing: build the release preset (tools/lab bench ch07)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -250,6 +252,10 @@ def main():
             "asio", [str(binaries / "asio_http_peer"), "--file", str(WWW / "hello.txt"), "--threads", str(threads)])))
         servers.append(("libuv", f"{threads} loops", Server(
             "libuv", [str(binaries / "uv_http_peer"), "--file", str(WWW / "hello.txt"), "--threads", str(threads)])))
+        # Not a peer: a yardstick. One thread on raw epoll answering with the same prebuilt response
+        # and nothing else: what the smallest server gets in this run.
+        servers.append(("bare epoll", "1 thread, no library", Server(
+            "bare epoll", [str(binaries / "bare_http_peer"), "--file", str(WWW / "hello.txt")])))
         for b in backends:
             servers.append((f"ch07 {b}", f"{threads} threads, port {cpus}", Server(
                 f"ch07 {b}", [str(binaries / "http_server"), "--backend", b, "--serve", "--seconds", "3600",
@@ -334,6 +340,14 @@ def main():
                       f"request") if bar > ceiling else ""
             target(f"{best['server']} >= 1.2x {peer['server']}: {best['rps'] / peer['rps']:.2f}x{beyond}",
                    best["rps"] >= 1.2 * peer["rps"])
+    # What the smallest server got against the same bars: were it short of one, the bar was out of
+    # reach of more than chapter 7's server in this run. (A yardstick, not a verdict.)
+    bare64 = find("bare epoll", 64)
+    if bare64:
+        for peer in (asio64, uv64):
+            if peer:
+                print(f"  (bare epoll, the smallest server: {bare64['rps'] / peer['rps']:.2f}x {peer['server']} at "
+                      f"{bare64['cpu_us_per_req']:.2f} us of CPU per request, against {peer['cpu_us_per_req']:.2f})")
     # Every row has the same thread count (the pool's default), so any ch07 row can stand for the
     # port's pool here; the one with the fewest switches is named, and what it costs is printed.
     calmest = min(ch07, key=lambda r: r["switches_per_req"]) if ch07 else None
