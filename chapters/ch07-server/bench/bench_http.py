@@ -340,8 +340,8 @@ def main():
                       f"request") if bar > ceiling else ""
             target(f"{best['server']} >= 1.2x {peer['server']}: {best['rps'] / peer['rps']:.2f}x{beyond}",
                    best["rps"] >= 1.2 * peer["rps"])
-    # What the smallest server got against the same bars: were it short of one, the bar was out of
-    # reach of more than chapter 7's server in this run. (A yardstick, not a verdict.)
+    # What the smallest server got against the same bars: where it falls short, a server that does
+    # nothing but answer missed the bar too, in this run. (A yardstick, not a verdict.)
     bare64 = find("bare epoll", 64)
     if bare64:
         for peer in (asio64, uv64):
