@@ -58,8 +58,8 @@ GetResult ThreadPool::next(unsigned& queued_in_a_row) {
   // queue comes round to it: a turn taken now would sleep in the ch04 queue while work waits here,
   // and wake for a batch of one. After kQueuedBeforeTurn packets in a row the turn comes anyway,
   // so that a stream of posts cannot keep the sockets' completions out.
-  GetResult r{Wait::packet, {}};
   if (queued_in_a_row < kQueuedBeforeTurn) {
+    GetResult r{Wait::packet, {}};
     switch (port_.take_queued(r.packet)) {
       case Port::Queued::taken:
         ++queued_in_a_row;

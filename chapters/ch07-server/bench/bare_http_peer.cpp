@@ -32,8 +32,9 @@ namespace {
 constexpr std::size_t kMaxHead = 64 * 1024;
 
 struct Connection {
-  std::string pending;  // bytes of a request head not yet complete
-  std::string out;      // responses not yet written (wrk's one request at a time: rarely any)
+  std::string pending;        // bytes of a request head not yet complete
+  std::string out;            // responses not yet written (wrk's one request at a time: rarely any)
+  bool watching_out = false;  // EPOLLOUT asked for: only while `out` waits for room
 };
 
 [[noreturn]] void fail(const char* what) {
@@ -58,18 +59,24 @@ int port_of(int fd) {
   return ntohs(bound.sin_port);
 }
 
+// Asks for EPOLLOUT or stops asking. Level-triggered, an EPOLLOUT left on after `out` emptied
+// would report the writable socket at every wait: a spin.
+void watch_out(int epfd, int fd, Connection& c, bool on) {
+  if (c.watching_out == on) return;
+  epoll_event ev{on ? EPOLLIN | EPOLLOUT : EPOLLIN, {.fd = fd}};
+  ::epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+  c.watching_out = on;
+}
+
 // Writes what `c.out` holds; true while the connection lives. What did not fit waits for EPOLLOUT.
 bool flush(int epfd, int fd, Connection& c) {
   while (!c.out.empty()) {
     const ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EAGAIN) {
-      epoll_event ev{EPOLLIN | EPOLLOUT, {.fd = fd}};
-      ::epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
-      return true;
-    }
+    if (n < 0 && errno == EAGAIN) break;
     if (n < 0) return false;
     c.out.erase(0, static_cast<std::size_t>(n));
   }
+  watch_out(epfd, fd, c, !c.out.empty());
   return true;
 }
 
@@ -84,13 +91,7 @@ bool serve(int epfd, int fd, Connection& c, const std::string& response) {
     for (int i = evq::http::bench::take_requests(c.pending); i > 0; --i) c.out += response;
     if (c.pending.size() > kMaxHead) return false;  // no blank line in 64 KiB: not HTTP, or hostile
   }
-  const bool was_waiting = !c.out.empty() && n < 0;  // only EPOLLOUT brought us here
-  if (!flush(epfd, fd, c)) return false;
-  if (was_waiting && c.out.empty()) {
-    epoll_event ev{EPOLLIN, {.fd = fd}};
-    ::epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
-  }
-  return true;
+  return flush(epfd, fd, c);
 }
 
 }  // namespace
