@@ -7,8 +7,9 @@
 //   bare_http_peer --file www/hello.txt        # prints "serving on 127.0.0.1 port N"; Ctrl-C stops
 //
 // It survives what the benchmark does and a little more (a peer that resets, or sends 64 KiB
-// without a blank line; out of descriptors, it stops accepting for 100 ms rather than spin), but
-// it is not hardened: it is a yardstick.
+// without a blank line, or pipelines 1 MiB of responses it never reads; out of descriptors, it stops
+// accepting for 100 ms rather than spin), but it is not hardened: it is a yardstick.
+// tests/ch07-server/test_yardsticks.cpp holds it to that.
 #include <fmt/core.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,7 +30,8 @@
 
 namespace {
 
-constexpr std::size_t kMaxHead = 64 * 1024;
+constexpr std::size_t kMaxHead = 64 * 1024;   // no blank line in this much: not HTTP, or hostile
+constexpr std::size_t kMaxOut = 1024 * 1024;  // responses queued for a peer that does not read
 
 struct Connection {
   std::string pending;        // bytes of a request head not yet complete
@@ -89,7 +91,7 @@ bool serve(int epfd, int fd, Connection& c, const std::string& response) {
   if (n > 0) {
     c.pending.append(buffer, static_cast<std::size_t>(n));
     for (int i = evq::http::bench::take_requests(c.pending); i > 0; --i) c.out += response;
-    if (c.pending.size() > kMaxHead) return false;  // no blank line in 64 KiB: not HTTP, or hostile
+    if (c.pending.size() > kMaxHead || c.out.size() > kMaxOut) return false;
   }
   return flush(epfd, fd, c);
 }

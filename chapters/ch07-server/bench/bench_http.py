@@ -9,8 +9,9 @@ Every server runs as its own process, serving the same 6-byte file (www/hello.tx
     access_log off, sendfile on, keepalive_requests high enough never to close;
   - asio_http_peer (Asio's C++20 coroutines) and uv_http_peer (a uv_loop per thread), both with
     the pool's thread count, both serving one prebuilt response (bench/peer_common.hpp);
-  - bare_http_peer, not a peer but a yardstick: one thread on raw epoll answering with the same
-    prebuilt response and nothing else, the smallest server that answers wrk;
+  - bare_http_peer and uring_http_peer, not peers but yardsticks: one thread on raw epoll, and one
+    on io_uring (multishot receive, one system call per batch), answering with the same prebuilt
+    response and nothing else: the smallest servers that answer wrk;
   - chapter 7's http_server on each backend this machine has (epoll, the kqueue emulation, io_uring),
     and on the first of them with inline completions: with the pool at the queue, with the pump
     there, and with the port's concurrency at 1.
@@ -83,15 +84,21 @@ def usage(pid):
 class Server:
     """A server process that prints "serving on 127.0.0.1 port N" (or listens where we said)."""
 
-    def __init__(self, name, command, port=None, cwd=None):
+    def __init__(self, name, command, port=None, cwd=None, optional=False):
+        """optional: a server this machine may not run raises RuntimeError instead of ending the run."""
         self.name = name
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      cwd=cwd, start_new_session=True)
         self.port = port
         deadline = time.time() + 20
+        said = ""  # what it printed before its port line
         while self.port is None:
             line = self.proc.stdout.readline()
+            said += line
             if not line:
+                self.proc.wait()
+                if optional:
+                    raise RuntimeError(said.strip()[-200:] or "it exited before saying its port")
                 die(f"{name} exited before saying its port: {' '.join(command)}")
             m = re.search(r"port (\d+)", line)
             if m:
@@ -256,6 +263,14 @@ def main():
         # and nothing else: what the smallest server gets in this run.
         servers.append(("bare epoll", "1 thread, no library", Server(
             "bare epoll", [str(binaries / "bare_http_peer"), "--file", str(WWW / "hello.txt")])))
+        # The same on io_uring, where it was built (liburing) and the kernel runs it (6.0+).
+        if (binaries / "uring_http_peer").exists():
+            try:
+                servers.append(("bare io_uring", "1 thread, liburing", Server(
+                    "bare io_uring", [str(binaries / "uring_http_peer"), "--file", str(WWW / "hello.txt")],
+                    optional=True)))
+            except RuntimeError as e:
+                print(f"(bare io_uring not measured: {e})")
         for b in backends:
             servers.append((f"ch07 {b}", f"{threads} threads, port {cpus}", Server(
                 f"ch07 {b}", [str(binaries / "http_server"), "--backend", b, "--serve", "--seconds", "3600",
@@ -340,14 +355,28 @@ def main():
                       f"request") if bar > ceiling else ""
             target(f"{best['server']} >= 1.2x {peer['server']}: {best['rps'] / peer['rps']:.2f}x{beyond}",
                    best["rps"] >= 1.2 * peer["rps"])
-    # What the smallest server got against the same bars: where it falls short, a server that does
-    # nothing but answer missed the bar too, in this run. (A yardstick, not a verdict.)
-    bare64 = find("bare epoll", 64)
-    if bare64:
+    # What the smallest servers got against the same bars: where they fall short, a server that
+    # does nothing but answer missed the bar too, in this run. (Yardsticks, not verdicts.)
+    for name in ("bare epoll", "bare io_uring"):
+        bare64 = find(name, 64)
+        for peer in (asio64, uv64):
+            if bare64 and peer:
+                print(f"  ({name}, a smallest server: {bare64['rps'] / peer['rps']:.2f}x {peer['server']} at "
+                      f"{bare64['cpu_us_per_req']:.2f} us of CPU per request, against {peer['cpu_us_per_req']:.2f})")
+    # What a bar leaves a server on CPUs it shares with wrk: at B requests/s the two together can
+    # spend at most CPUs/B seconds per request, and wrk takes its share first (the least it spent
+    # per request in this run). A server that needs more CPU per request than that cannot reach B
+    # here, however it is written; only a machine with CPUs for wrk alone can tell it apart.
+    if cheapest:
         for peer in (asio64, uv64):
             if peer:
-                print(f"  (bare epoll, the smallest server: {bare64['rps'] / peer['rps']:.2f}x {peer['server']} at "
-                      f"{bare64['cpu_us_per_req']:.2f} us of CPU per request, against {peer['cpu_us_per_req']:.2f})")
+                bar = 1.2 * peer["rps"]
+                left = cpus * 1e6 / bar - cheapest["wrk_us_per_req"]
+                leanest = min(at64, key=lambda r: r["cpu_us_per_req"])
+                print(f"  (1.2x {peer['server']} is {bar:.0f}/s: on {cpus} CPUs shared with wrk at "
+                      f"{cheapest['wrk_us_per_req']:.2f} us per request, that leaves a server at most "
+                      f"{left:.2f} us of CPU per request; the leanest here, {leanest['server']}, spent "
+                      f"{leanest['cpu_us_per_req']:.2f})")
     # Every row has the same thread count (the pool's default), so any ch07 row can stand for the
     # port's pool here; the one with the fewest switches is named, and what it costs is printed.
     calmest = min(ch07, key=lambda r: r["switches_per_req"]) if ch07 else None
