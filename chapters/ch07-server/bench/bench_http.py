@@ -370,8 +370,10 @@ def main():
     if cheapest:
         for peer in (asio64, uv64):
             if peer:
+                # [snippet bar-leaves]
                 bar = 1.2 * peer["rps"]
-                left = cpus * 1e6 / bar - cheapest["wrk_us_per_req"]
+                left = cpus * 1e6 / bar - cheapest["wrk_us_per_req"]  # µs of CPU a request may cost the server
+                # [/snippet bar-leaves]
                 leanest = min(at64, key=lambda r: r["cpu_us_per_req"])
                 print(f"  (1.2x {peer['server']} is {bar:.0f}/s: on {cpus} CPUs shared with wrk at "
                       f"{cheapest['wrk_us_per_req']:.2f} us per request, that leaves a server at most "
