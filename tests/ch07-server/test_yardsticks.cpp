@@ -64,8 +64,15 @@ class Yardstick {
   }
   std::uint16_t port() const { return port_; }
 
+  // How it ended. (A struct, not a pair: doctest's CHECK_MESSAGE wraps its message in a lambda,
+  // and clang before 16 cannot capture a structured binding.)
+  struct Ended {
+    int status;
+    std::string said;
+  };
+
   // SIGTERM, then the exit status and everything it printed (bounded: 10 s, then SIGKILL).
-  std::pair<int, std::string> stop() {
+  Ended stop() {
     ::kill(pid_, SIGTERM);
     while (read_some(10s)) {
     }
@@ -159,9 +166,9 @@ TEST_CASE("the benchmark's yardsticks answer pipelined and split requests in ord
     std::this_thread::sleep_for(50ms);
     evq::write_all(client.get(), kGet.substr(25));
     CHECK(read_up_to(client.get(), response.size()) == response);
-    auto [status, said] = server.stop();
-    CHECK_MESSAGE(status == 0, "SIGTERM should stop it with status 0; it said: " << said);
-    CHECK_MESSAGE(said.find("summary: stopped by signal 15") != std::string::npos, said);
+    const auto ended = server.stop();
+    CHECK_MESSAGE(ended.status == 0, "SIGTERM should stop it with status 0; it said: " << ended.said);
+    CHECK_MESSAGE(ended.said.find("summary: stopped by signal 15") != std::string::npos, ended.said);
   }
 }
 
@@ -202,7 +209,7 @@ TEST_CASE(
     evq::write_all(steady.get(), kGet);
     CHECK_MESSAGE(read_up_to(steady.get(), response.size()) == response,
                   "the steady client should still be answered after the hostile ones");
-    auto [status, said] = server.stop();
-    CHECK_MESSAGE(status == 0, said);
+    const auto ended = server.stop();
+    CHECK_MESSAGE(ended.status == 0, ended.said);
   }
 }
