@@ -31,6 +31,7 @@ LINUX_ONLY = (
     "tests/ch04-completion/test_multishot_echo.cpp",
     "chapters/ch04-completion/bench/", "tests/hostile/", "chapters/ch05-event-queue/bench/",
     "chapters/ch07-server/bench/",  # the HTTP benchmark's peers: it measures through /proc
+    "tests/ch07-server/test_yardsticks.cpp",  # runs those peers (and a seccomp filter)
     "appendix/event-ports/", "tests/appendix-ports/",  # an emulation over epoll, built on Linux only
 )
 LINUX_DEFINES = ("-DEVQ_COMPLETION_HAVE_EPOLL", "-DEVQ_COMPLETION_HAVE_URING", "-DFMT_SHARED")

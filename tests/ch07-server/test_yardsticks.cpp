@@ -3,15 +3,20 @@
 // stay up: each is started here as its own process, as bench_http.py starts it, and given
 // pipelined, split and hostile clients before it is stopped with SIGTERM.
 #include <doctest/doctest.h>
+#include <linux/filter.h>
+#include <linux/io_uring.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <regex>
 #include <string>
@@ -21,31 +26,54 @@
 #include "../../chapters/ch07-server/bench/peer_common.hpp"
 #include "evq/common/net.hpp"
 
-extern char** environ;
-
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// A yardstick running as a child process, its stdout on a pipe.
+// A seccomp filter that makes io_uring_setup fail with EPERM and lets every other call through:
+// what a container's default filter does (Docker's denies io_uring), for one child process.
+struct RefuseIoUring {
+  sock_filter code[4] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{4, code};
+};
+
+// A yardstick running as a child process, its stdout and stderr on one pipe.
 class Yardstick {
  public:
-  explicit Yardstick(const std::string& program) {
+  enum class Start { serving, refused_io_uring };
+
+  // `serving`: starts it and waits for its port line. `refused_io_uring`: starts it under
+  // RefuseIoUring and does not wait: wait() says how it ended.
+  explicit Yardstick(const std::string& program, Start start = Start::serving) {
     int out[2];
     REQUIRE(::pipe(out) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
     std::string file = EVQ_CH07_WWW "/hello.txt";
     std::vector<char*> argv{const_cast<char*>(program.c_str()), const_cast<char*>("--file"), file.data(),
                             nullptr};
-    const int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
+    RefuseIoUring refuse;  // built before fork(): the child only makes system calls, then exec
+    pid_ = ::fork();
+    REQUIRE_MESSAGE(pid_ >= 0, "fork: " << std::strerror(errno));
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::dup2(out[1], STDERR_FILENO);
+      ::close(out[0]);
+      ::close(out[1]);
+      if (start == Start::refused_io_uring &&
+          (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+           ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &refuse.program) != 0))
+        ::_exit(126);
+      ::execv(program.c_str(), argv.data());
+      ::_exit(127);
+    }
     ::close(out[1]);
     out_ = out[0];
-    REQUIRE_MESSAGE(rc == 0, "could not start " << program << ": " << std::strerror(rc));
+    if (start == Start::refused_io_uring) return;
     const std::regex port_line(R"(serving on 127\.0\.0\.1 port (\d+))");
     std::smatch m;
     while (!std::regex_search(output_, m, port_line)) {
@@ -74,6 +102,11 @@ class Yardstick {
   // SIGTERM, then the exit status and everything it printed (bounded: 10 s, then SIGKILL).
   Ended stop() {
     ::kill(pid_, SIGTERM);
+    return wait();
+  }
+
+  // The exit status and everything it printed, once it ends by itself (bounded: 10 s, then SIGKILL).
+  Ended wait() {
     while (read_some(10s)) {
     }
     int status = 0;
@@ -136,10 +169,24 @@ std::string repeat(const std::string& s, int n) {
   return all;
 }
 
+// Why this process may not set up an io_uring, or "" if it may. It is built with liburing, but the
+// kernel can still refuse: io_uring switched off (the kernel.io_uring_disabled sysctl), or a
+// seccomp filter that denies it (Docker's default one does).
+std::string io_uring_refused() {
+  io_uring_params params{};
+  const long fd = ::syscall(__NR_io_uring_setup, 4, &params);
+  if (fd < 0) return std::strerror(errno);
+  ::close(static_cast<int>(fd));
+  return "";
+}
+
 std::vector<std::string> yardsticks() {
   std::vector<std::string> found{EVQ_BARE_HTTP_PEER};
 #ifdef EVQ_URING_HTTP_PEER
-  found.push_back(EVQ_URING_HTTP_PEER);
+  if (const std::string why = io_uring_refused(); why.empty())
+    found.push_back(EVQ_URING_HTTP_PEER);
+  else
+    MESSAGE("io_uring is refused here (", why, "): only the epoll yardstick is tested");
 #else
   MESSAGE("uring_http_peer is not in this build (no liburing-dev): only the epoll yardstick is tested");
 #endif
@@ -213,3 +260,15 @@ TEST_CASE(
     CHECK_MESSAGE(ended.status == 0, ended.said);
   }
 }
+
+#ifdef EVQ_URING_HTTP_PEER
+TEST_CASE("where io_uring is refused, as in a container, the io_uring yardstick says so and exits 1") {
+  Yardstick server(EVQ_URING_HTTP_PEER, Yardstick::Start::refused_io_uring);
+  const auto ended = server.wait();
+  REQUIRE_MESSAGE(ended.status != 126, "the test could not install its seccomp filter");
+  CHECK_MESSAGE(ended.status == 1, "a refused ring should end it with status 1 (not a crash, not a hang); "
+                                       << "it ended with " << ended.status << " and said: " << ended.said);
+  CHECK_MESSAGE(ended.said.find("io_uring_queue_init") != std::string::npos,
+                "it should name the call that was refused; it said: " << ended.said);
+}
+#endif
