@@ -3,6 +3,8 @@
 #   evq_add_demo(name SOURCES a.cpp LIBS ch02-epoll TOUR --clients 4)
 #       a narrated program in bin/chNN/; TOUR (with its arguments) puts it in `tools/lab demo chNN`
 #       and makes a ctest test (label chNN-demo) that runs it exactly so and wants exit status 0.
+#       Status 77 means "this machine cannot run me" (say why first): ctest and the tour count it
+#       as skipped, not passed.
 #   evq_add_tests(name SOURCES test_x.cpp LIBS ch02-epoll [PREFIX "ch03 (kqueue emulation): "])
 #       a doctest program; every TEST_CASE becomes a ctest test labelled chNN.
 #   evq_add_lab(name STUDENT_FILES timer_queue.cpp TESTS test_timer_queue.cpp LIBS ch02-epoll)
@@ -15,10 +17,11 @@
 #       program (label wrong-chNN, prefix "wrong chNN/<name>/<mistake>: ").
 #   evq_chapter_skip("why, and what to install")
 #       inside a chapter: one configure message, and the chapter's tests are not added.
-#   evq_add_hostile_server("echo_level" TARGET echo_level CAP 16384 ARGS --serve --quiet)
+#   evq_add_hostile_server("echo_level" TARGET echo_level CAP 16384 [NEEDS io_uring] ARGS --serve --quiet)
 #       puts a --serve demo under the hostile-client suite (tests/hostile, label `hostile`): every
 #       case of the suite, run against that program as its own process. CAP is the per-connection
-#       buffer cap the server states. (The Windows servers, run under Wine, are listed in
+#       buffer cap the server states. NEEDS io_uring: where the kernel refuses io_uring, each case
+#       checks that the server refuses to start with a clear message, then is skipped. (The Windows servers, run under Wine, are listed in
 #       tests/hostile/CMakeLists.txt.)
 #
 # The top level calls evq_add_chapter() once per chapter, then evq_finish_chapters(), which makes the
@@ -92,7 +95,7 @@ function(evq_add_demo name)
     set_property(GLOBAL APPEND PROPERTY EVQ_TOUR_${EVQ_CHAPTER_ID} "${name}\t${args}")
     add_test(NAME "${EVQ_CHAPTER_ID}-demo: ${name} ${args}" COMMAND ${name} ${arg_TOUR})
     set_tests_properties("${EVQ_CHAPTER_ID}-demo: ${name} ${args}" PROPERTIES
-                         LABELS "${EVQ_CHAPTER_ID}-demo" TIMEOUT 120)
+                         LABELS "${EVQ_CHAPTER_ID}-demo" TIMEOUT 120 SKIP_RETURN_CODE 77)
   endif()
 endfunction()
 
@@ -185,7 +188,7 @@ function(evq_lab_test_settings name)
 endfunction()
 
 function(evq_add_hostile_server name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;CAP" "ARGS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;CAP;NEEDS" "ARGS")
   set(id "${EVQ_CHAPTER_ID}-${name}")
   string(MAKE_C_IDENTIFIER "${id}" key)
   set_property(GLOBAL APPEND PROPERTY EVQ_HOSTILE_SERVERS ${key})
@@ -194,6 +197,7 @@ function(evq_add_hostile_server name)
   set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_TARGET "${arg_TARGET}")
   set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_CAP "${arg_CAP}")
   set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_ARGS "${arg_ARGS}")
+  set_property(GLOBAL PROPERTY EVQ_HOSTILE_${key}_NEEDS "${arg_NEEDS}")
 endfunction()
 
 function(evq_finish_chapters)
