@@ -20,8 +20,9 @@
 #   evq_add_hostile_server("echo_level" TARGET echo_level CAP 16384 [NEEDS io_uring] ARGS --serve --quiet)
 #       puts a --serve demo under the hostile-client suite (tests/hostile, label `hostile`): every
 #       case of the suite, run against that program as its own process. CAP is the per-connection
-#       buffer cap the server states. NEEDS io_uring: where the kernel refuses io_uring, each case
-#       checks that the server refuses to start with a clear message, then is skipped. (The Windows servers, run under Wine, are listed in
+#       buffer cap the server states. NEEDS io_uring (implied by `--backend io_uring` in ARGS): where
+#       the kernel refuses io_uring, each case checks that the server refuses to start with a clear
+#       message, then is skipped. (The Windows servers, run under Wine, are listed in
 #       tests/hostile/CMakeLists.txt.)
 #
 # The top level calls evq_add_chapter() once per chapter, then evq_finish_chapters(), which makes the
@@ -189,6 +190,9 @@ endfunction()
 
 function(evq_add_hostile_server name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;CAP;NEEDS" "ARGS")
+  if(";${arg_ARGS};" MATCHES ";--backend;io_uring;")  # every server run on ch04's io_uring backend
+    set(arg_NEEDS io_uring)
+  endif()
   set(id "${EVQ_CHAPTER_ID}-${name}")
   string(MAKE_C_IDENTIFIER "${id}" key)
   set_property(GLOBAL APPEND PROPERTY EVQ_HOSTILE_SERVERS ${key})

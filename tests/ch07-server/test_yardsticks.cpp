@@ -4,13 +4,11 @@
 // pipelined, split and hostile clients before it is stopped with SIGTERM.
 #include <doctest/doctest.h>
 #include <linux/filter.h>
-#include <linux/io_uring.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +23,9 @@
 
 #include "../../chapters/ch07-server/bench/peer_common.hpp"
 #include "evq/common/net.hpp"
+#ifdef EVQ_URING_HTTP_PEER
+#include "evq/completion/uring_multishot_echo.hpp"
+#endif
 
 namespace {
 
@@ -169,21 +170,12 @@ std::string repeat(const std::string& s, int n) {
   return all;
 }
 
-// Why this process may not set up an io_uring, or "" if it may. It is built with liburing, but the
-// kernel can still refuse: io_uring switched off (the kernel.io_uring_disabled sysctl), or a
-// seccomp filter that denies it (Docker's default one does).
-std::string io_uring_refused() {
-  io_uring_params params{};
-  const long fd = ::syscall(__NR_io_uring_setup, 4, &params);
-  if (fd < 0) return std::strerror(errno);
-  ::close(static_cast<int>(fd));
-  return "";
-}
-
 std::vector<std::string> yardsticks() {
   std::vector<std::string> found{EVQ_BARE_HTTP_PEER};
 #ifdef EVQ_URING_HTTP_PEER
-  if (const std::string why = io_uring_refused(); why.empty())
+  // Chapter 4's multishot server needs what this yardstick needs (Linux 6.0, a ring the kernel
+  // allows: not switched off by kernel.io_uring_disabled, not denied by a seccomp filter).
+  if (const std::string why = evq::completion::UringMultishotEcho::unavailable_reason(); why.empty())
     found.push_back(EVQ_URING_HTTP_PEER);
   else
     MESSAGE("io_uring is refused here (", why, "): only the epoll yardstick is tested");
